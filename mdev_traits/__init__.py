@@ -1,0 +1,1 @@
+"""mdev-traits: publish mediated device capabilities as Placement traits."""

@@ -1,0 +1,139 @@
+"""``mdev-traits-exporter``: the daemon and its one-shot modes.
+
+    mdev-traits-exporter --config-file FILE [--config-file FILE2 ...]
+                         [--once] [--dry-run]
+
+Exit status: 0 success; 1 nothing could be published (compute node
+provider missing, Placement unreachable, ...); 2 configuration error;
+3 published, but Placement refused some changes.
+"""
+
+import json
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from mdev_traits import conf as mdev_conf
+from mdev_traits.placement import reconciler as reconciler_mod
+from mdev_traits import service
+
+LOG = logging.getLogger(__name__)
+
+PROG = 'mdev-traits-exporter'
+EXIT_OK = 0
+EXIT_NOTHING_PUBLISHED = 1
+EXIT_CONFIG = 2
+EXIT_PARTIAL = 3
+
+cli_opts = [
+    cfg.BoolOpt('once',
+                default=False,
+                help='Run one discovery and reconcile cycle, then exit: 0 '
+                     'on success, non-zero when nothing could be '
+                     'published.'),
+    cfg.BoolOpt('dry-run',
+                default=False,
+                help='Print the desired provider tree (providers, '
+                     'inventories, traits and where each trait comes from) '
+                     'as JSON on stdout and exit, without sending any '
+                     'request to Placement.'),
+]
+
+
+def _error(message):
+    sys.stderr.write('%s: error: %s\n' % (PROG, message))
+
+
+def build_conf():
+    conf = cfg.ConfigOpts()
+    conf.register_cli_opts(cli_opts)
+    mdev_conf.register_opts(conf)
+    logging.register_options(conf)
+    # stdout is reserved for --dry-run output
+    conf.set_default('use_stderr', True)
+    return conf
+
+
+def validate(conf):
+    """Read every option once so that a bad value fails at start, with a
+    message naming the option (oslo.config checks values lazily)."""
+    errors = []
+    for group_name, group_opts in [(None, conf._opts)] + [
+            (g, conf._groups[g]._opts) for g in conf._groups]:
+        for opt_name in group_opts:
+            try:
+                if group_name is None:
+                    getattr(conf, opt_name)
+                else:
+                    getattr(getattr(conf, group_name), opt_name)
+            except (cfg.ConfigFileValueError, ValueError) as exc:
+                errors.append('[%s] %s: %s' % (group_name or 'DEFAULT',
+                                               opt_name, exc))
+    errors.extend(service.check_mdev_config(
+        service.mdev_config_from_conf(conf)))
+    return errors
+
+
+def main(argv=None):
+    conf = build_conf()
+    try:
+        conf(sys.argv[1:] if argv is None else argv, project='mdev-traits',
+             prog=PROG)
+    except cfg.Error as exc:
+        _error('configuration: %s' % exc)
+        return EXIT_CONFIG
+    try:
+        errors = validate(conf)
+    except cfg.Error as exc:
+        errors = [str(exc)]
+    if errors:
+        for err in errors:
+            _error('configuration: %s (files: %s)' % (
+                err, ', '.join(conf.config_file) or 'none'))
+        return EXIT_CONFIG
+    logging.setup(conf, 'mdev-traits')
+
+    try:
+        if conf.dry_run:
+            tree = service.desired_tree(conf)
+            out = tree.to_dict()
+            out['mode'] = conf.exporter.mode
+            json.dump(out, sys.stdout, indent=2, sort_keys=True)
+            sys.stdout.write('\n')
+            return EXIT_OK
+        if conf.once:
+            exporter = service.Exporter(conf, log_errors=False)
+            try:
+                result = exporter.cycle()
+            except reconciler_mod.NothingPublished as exc:
+                _error(str(exc))
+                return EXIT_NOTHING_PUBLISHED
+            if not result.ok:
+                _error('published with %d refused change(s): %s' % (
+                    len(result.outcome.failed),
+                    '; '.join(result.outcome.failed)))
+                return EXIT_PARTIAL
+            LOG.info('Published %d provider(s) with %d trait(s) under %s; '
+                     '%d change(s) written', result.providers,
+                     result.traits, conf.exporter.root_provider_name,
+                     result.outcome.done)
+            return EXIT_OK
+        def reload_conf():
+            if not conf.reload_config_files():
+                raise RuntimeError('cannot re-read %s' %
+                                   ', '.join(conf.config_file))
+            errors = validate(conf)
+            if errors:
+                raise RuntimeError('; '.join(errors))
+
+        daemon = service.Daemon(conf, reload_conf=reload_conf)
+    except ValueError as exc:
+        _error(str(exc))
+        return EXIT_CONFIG
+    daemon.install_signal_handlers()
+    return daemon.run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

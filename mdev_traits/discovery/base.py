@@ -1,0 +1,78 @@
+"""Discovery sources, one per kind of hardware, like node_exporter's
+collectors: each reads under ``[exporter] sysfs_root`` and returns plain
+dataclasses (:mod:`mdev_traits.models`). They are found by stevedore in
+the ``mdev_traits.discovery`` entry point namespace, so a packager or an
+operator can add one without touching this code.
+"""
+
+import abc
+
+from oslo_log import log as logging
+import stevedore
+
+from mdev_traits import models
+
+LOG = logging.getLogger(__name__)
+
+NAMESPACE = 'mdev_traits.discovery'
+
+
+class Collector(metaclass=abc.ABCMeta):
+    """A discovery source. ``name`` is its entry point name."""
+
+    name = None
+
+    def __init__(self, sysfs_root):
+        self.sysfs_root = sysfs_root
+
+    @abc.abstractmethod
+    def collect(self):
+        """Return a :class:`mdev_traits.models.DiscoveryResult`."""
+
+
+def load_collectors(names, sysfs_root):
+    """Instantiate the named collectors; unknown names raise ValueError."""
+    errors = []
+
+    def on_missing(names_):
+        errors.extend(names_)
+
+    mgr = stevedore.NamedExtensionManager(
+        NAMESPACE, names=list(names), invoke_on_load=True,
+        invoke_args=(sysfs_root,), name_order=True,
+        on_missing_entrypoints_callback=on_missing)
+    if errors:
+        raise ValueError('unknown discovery source(s) %s in [exporter] '
+                         'discovery_sources (known: %s)' % (
+                             ', '.join(sorted(errors)),
+                             ', '.join(sorted(available_collectors()))))
+    return [ext.obj for ext in mgr]
+
+
+def available_collectors():
+    return stevedore.ExtensionManager(NAMESPACE).names()
+
+
+def discover(collectors):
+    """Run every collector and merge what they found.
+
+    A collector that crashes makes the result incomplete (so nothing is
+    removed on the basis of it) instead of stopping the daemon.
+    """
+    parents = []
+    errors = []
+    complete = True
+    for collector in collectors:
+        try:
+            result = collector.collect()
+        except Exception as exc:  # noqa: B902 - one bad source must not
+            # stop the others
+            LOG.exception('Discovery source %s failed', collector.name)
+            errors.append('%s: %s' % (collector.name, exc))
+            complete = False
+            continue
+        parents.extend(result.mdev_parents)
+        errors.extend(result.errors)
+        complete = complete and result.complete
+    return models.DiscoveryResult(mdev_parents=tuple(parents),
+                                  complete=complete, errors=tuple(errors))

@@ -1,0 +1,1 @@
+"""Pure functions that turn discovered hardware into a desired tree."""

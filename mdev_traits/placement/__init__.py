@@ -1,0 +1,1 @@
+"""Reconcile the desired provider tree with Placement."""

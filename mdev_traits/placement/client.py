@@ -1,0 +1,139 @@
+"""A thin, counted client for the Placement REST API over openstacksdk.
+
+Every request goes through openstacksdk's placement proxy (a keystoneauth
+adapter configured from ``[placement]``), with the microversion pinned to
+:data:`MICROVERSION`:
+
+* 1.39 is the newest microversion that all supported Placement releases
+  (Yoga and later) serve; it has ``in_tree`` (1.14), ``required`` on
+  allocation candidates and provider lists (1.18/1.22), error ``code`` in
+  409 answers (1.23, needed to tell ``placement.concurrent_update`` from
+  ``placement.inventory.inuse``), and consumer generations (1.28).
+"""
+
+import collections
+import dataclasses
+import typing
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+MICROVERSION = '1.39'
+
+CONCURRENT_UPDATE = 'placement.concurrent_update'
+INVENTORY_IN_USE = 'placement.inventory.inuse'
+DUPLICATE_NAME = 'placement.duplicate_name'
+
+
+class PlacementUnavailable(Exception):
+    """Placement could not be reached or did not answer usefully."""
+
+
+@dataclasses.dataclass
+class Response:
+    status: int
+    body: typing.Any
+    method: str
+    url: str
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+    @property
+    def error_code(self):
+        """The ``code`` of the first error in a Placement error body."""
+        try:
+            return self.body['errors'][0].get('code')
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+
+    @property
+    def error_detail(self):
+        try:
+            err = self.body['errors'][0]
+            return err.get('detail') or err.get('title')
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return str(self.body)[:300]
+
+    def __str__(self):
+        return '%s %s -> %s' % (self.method, self.url, self.status)
+
+
+class PlacementClient(object):
+    """Sends requests, returns :class:`Response`, counts them."""
+
+    def __init__(self, adapter, microversion=MICROVERSION):
+        self._adapter = adapter
+        self.microversion = microversion
+        # (method, status) -> count; status 0 when no answer came back
+        self.requests = collections.Counter()
+
+    def request(self, method, url, body=None):
+        kwargs = {'microversion': self.microversion,
+                  'headers': {'Accept': 'application/json'}}
+        if body is not None:
+            kwargs['json'] = body
+        try:
+            resp = self._adapter.request(url, method, raise_exc=False,
+                                         **kwargs)
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                ks_exc.RequestTimeout, ks_exc.EndpointNotFound,
+                ks_exc.DiscoveryFailure, ks_exc.Unauthorized,
+                ks_exc.MissingAuthPlugin, ks_exc.AuthorizationFailure,
+                ks_exc.SSLError) as exc:
+            self.requests[(method, 0)] += 1
+            raise PlacementUnavailable('%s %s: %s: %s' % (
+                method, url, type(exc).__name__, exc)) from exc
+        self.requests[(method, resp.status_code)] += 1
+        try:
+            data = resp.json() if resp.content else None
+        except ValueError:
+            data = resp.text
+        result = Response(resp.status_code, data, method, url)
+        if resp.status_code in (401, 403):
+            raise PlacementUnavailable(
+                '%s: credentials refused: %s' % (result, result.error_detail))
+        if resp.status_code >= 500:
+            raise PlacementUnavailable('%s: %s' % (result,
+                                                   result.error_detail))
+        return result
+
+    def get(self, url):
+        return self.request('GET', url)
+
+    def put(self, url, body):
+        return self.request('PUT', url, body)
+
+    def post(self, url, body):
+        return self.request('POST', url, body)
+
+    def delete(self, url):
+        return self.request('DELETE', url)
+
+    def request_counts(self):
+        """{"GET": n, ...} over all statuses."""
+        counts = collections.Counter()
+        for (method, _status), n in self.requests.items():
+            counts[method] += n
+        return dict(counts)
+
+    def write_count(self):
+        return sum(n for (m, _s), n in self.requests.items() if m != 'GET')
+
+
+def adapter_from_conf(conf, group='placement'):
+    """openstacksdk's placement proxy, configured from ``[placement]``."""
+    from openstack import connection
+
+    auth = ks_loading.load_auth_from_conf_options(conf, group)
+    sess = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+    conn = connection.Connection(session=sess, oslo_conf=conf)
+    return conn.placement
+
+
+def client_from_conf(conf):
+    return PlacementClient(adapter_from_conf(conf))
