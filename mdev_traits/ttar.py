@@ -235,20 +235,20 @@ def extract(archive, dest_dir):
     for entry in entries:
         rel = _check_path(entry.path)
         full = os.path.join(top, rel)
-        parent = os.path.dirname(full)
+        # Resolve symlinks extracted earlier before creating anything.
+        real = os.path.realpath(full if entry.kind == 'dir'
+                                else os.path.dirname(full))
+        if not _inside(real, top):
+            raise TtarError('%r leaves the destination' % entry.path)
         if entry.kind == 'dir':
             if not os.path.isdir(full) and os.path.lexists(full):
                 _remove_existing(full)
             os.makedirs(full, exist_ok=True)
-            if not _inside(os.path.realpath(full), top):
-                raise TtarError('%r leaves the destination' % entry.path)
             if entry.mode is not None:
                 dir_modes.append((full, entry.mode))
             done.append(entry.path)
             continue
-        os.makedirs(parent, exist_ok=True)
-        if not _inside(os.path.realpath(parent), top):
-            raise TtarError('%r leaves the destination' % entry.path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
         _remove_existing(full)
         if entry.kind == 'symlink':
             os.symlink(entry.target, full)

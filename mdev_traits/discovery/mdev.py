@@ -52,6 +52,7 @@ import re
 
 from oslo_log import log as logging
 
+from mdev_traits.discovery import base
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
 from mdev_traits import models
@@ -69,13 +70,13 @@ class _Vanished(sysfs.SysfsReadError):
     """A directory disappeared between being listed and being read."""
 
 
-class MdevCollector(object):
+class MdevCollector(base.Collector):
     """Collect :class:`~mdev_traits.models.MdevParent` objects from sysfs."""
 
     name = 'mdev'
 
     def __init__(self, sysfs_root):
-        self.sysfs_root = sysfs_root
+        super(MdevCollector, self).__init__(sysfs_root)
 
     @property
     def mdev_bus_dir(self):

@@ -222,11 +222,11 @@ class PlacementServer(object):
             self, _reap, self._proc, self._stdin)
         try:
             url = self._wait_ready(t0 + self.start_timeout)
+            self.port = int(url.rsplit(':', 1)[1])
+            self._check_alive()
         except BaseException:
             self.stop()
             raise
-        self.port = int(url.rsplit(':', 1)[1])
-        self._check_alive()
         self.startup_time = time.monotonic() - t0
         return self.url
 

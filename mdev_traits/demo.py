@@ -1,0 +1,181 @@
+"""``mdev-traits-demo``: the exporter end to end on sample hosts.
+
+Starts a real Placement (``openstack-placement``, SQLite, noauth2) on
+loopback, unpacks the sample hosts shipped in ``mdev_traits/samples/hosts``
+(recorded fake sysfs trees), runs ``mdev-traits-exporter --once`` for each
+of them, then shows the provider tree, the traits and an
+allocation-candidates query that shows superset matching.
+
+Needs the test requirements (openstack-placement, osc-placement):
+``tox -e demo`` installs them.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from mdev_traits import ttar
+
+SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'hosts')
+
+# A workload whose vGPU was created under driver 535.104: a destination
+# needs the same major (535) and a minor not lower (>= 104), on the same
+# GPU model, with the same mdev type.
+DEMO_QUERIES = [
+    ('vGPU of type nvidia-231 (GRID T4-4Q)',
+     'CUSTOM_MDEV_TYPE_NVIDIA_231'),
+    ('... that a VM started under NVIDIA driver 535.104 can live-migrate '
+     'to (same major, minor >= 104)',
+     'CUSTOM_MDEV_TYPE_NVIDIA_231,CUSTOM_MDEV_SWVER_NVIDIA_535_104'),
+]
+
+
+def sample_hosts():
+    """[(host name, ttar path, config snippet path)], sorted."""
+    hosts = []
+    for archive in sorted(glob.glob(os.path.join(SAMPLES, '*.ttar'))):
+        name = os.path.basename(archive)[:-len('.ttar')]
+        conf = os.path.join(SAMPLES, name + '.conf')
+        if os.path.exists(conf):
+            hosts.append((name, archive, conf))
+    return hosts
+
+
+def write_config(path, host, sysfs_root, url, snippet, mode):
+    with open(snippet, encoding='utf-8') as f:
+        extra = f.read()
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('[DEFAULT]\n'
+                'debug = false\n'
+                '\n[exporter]\n'
+                'root_provider_name = %(host)s\n'
+                'sysfs_root = %(root)s\n'
+                'mode = %(mode)s\n'
+                'create_root_provider = true\n'
+                'state_file = %(state)s\n'
+                '\n[placement]\n'
+                'auth_type = admin_token\n'
+                'endpoint = %(url)s\n'
+                'token = admin\n\n' % {
+                    'host': host, 'root': sysfs_root, 'mode': mode,
+                    'state': os.path.join(os.path.dirname(path),
+                                          'state.json'),
+                    'url': url})
+        f.write(extra)
+
+
+def _say(text=''):
+    sys.stdout.write(text + '\n')
+    sys.stdout.flush()
+
+
+def _run(cmd, **kwargs):
+    _say('$ ' + ' '.join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    return proc
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='mdev-traits-demo',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('--workdir', help='keep the files here '
+                        '(default: a temporary directory, removed at exit)')
+    parser.add_argument('--mode', default='manage',
+                        choices=['manage', 'decorate'])
+    args = parser.parse_args(argv)
+
+    try:
+        from mdev_traits.testing import placement as placement_fixture
+    except ImportError as exc:  # pragma: no cover
+        sys.stderr.write('the demo needs the test requirements '
+                         '(openstack-placement, osc-placement): %s\n' % exc)
+        return 2
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix='mdev-traits-demo-')
+    os.makedirs(workdir, exist_ok=True)
+    server = placement_fixture.PlacementServer(
+        workdir=os.path.join(workdir, 'placement'))
+    try:
+        server.start()
+        _say('Placement (openstack-placement, SQLite, noauth2) at %s\n' %
+             server.url)
+        hosts = sample_hosts()
+        for host, archive, snippet in hosts:
+            hostdir = os.path.join(workdir, host)
+            sysfs = os.path.join(hostdir, 'sys')
+            if os.path.exists(sysfs):
+                shutil.rmtree(sysfs)
+            os.makedirs(hostdir, exist_ok=True)
+            ttar.extract(archive, sysfs)
+            conf = os.path.join(hostdir, 'mdev-traits.conf')
+            write_config(conf, host, sysfs, server.url, snippet, args.mode)
+            proc = _run([sys.executable, '-m', 'mdev_traits.cmd.exporter',
+                         '--config-file', conf, '--once'])
+            if proc.returncode != 0:
+                _say(proc.stderr)
+                _say('exporter failed for %s (exit %d)' % (
+                    host, proc.returncode))
+                return 1
+            _say('  exit 0: %s published\n' % host)
+
+        _say('Provider tree (openstack resource provider list):')
+        try:
+            listing = placement_fixture.osc(
+                server, 'resource', 'provider', 'list', '-f', 'value',
+                '-c', 'name', '-c', 'uuid', '-c', 'parent_provider_uuid')
+            _say(listing)
+        except Exception as exc:  # noqa: B902 - the CLI is optional here
+            _say('  (openstack CLI unavailable: %s)' % exc)
+        status, body = server.request('GET', '/resource_providers')
+        providers = sorted(body['resource_providers'],
+                           key=lambda p: p['name'])
+        for rp in providers:
+            if rp['parent_provider_uuid'] is None:
+                continue
+            _, inv = server.request(
+                'GET', '/resource_providers/%s/inventories' % rp['uuid'])
+            _, traits = server.request(
+                'GET', '/resource_providers/%s/traits' % rp['uuid'])
+            invs = ', '.join('%s=%d' % (rc, r['total']) for rc, r in
+                             sorted(inv['inventories'].items()))
+            shown = sorted(t for t in traits['traits']
+                           if 'SWVER' not in t)
+            swver = sorted((t for t in traits['traits'] if 'SWVER' in t),
+                           key=lambda t: [int(x) if x.isdigit() else x
+                                          for x in t.split('_')])
+            _say('%s  [%s]' % (rp['name'], invs or 'no inventory'))
+            for trait in shown:
+                _say('    %s' % trait)
+            if swver:
+                _say('    %s ... %s (%d version buckets)' % (
+                    swver[0], swver[-1], len(swver)))
+        _say('')
+        names = {p['uuid']: p['name'] for p in providers}
+        for label, required in DEMO_QUERIES:
+            path = ('/allocation_candidates?resources=VGPU:1&required=%s' %
+                    required)
+            _say('Query: %s' % label)
+            _say('  GET %s' % path)
+            status, body = server.request('GET', path)
+            hits = sorted({names.get(rp, rp)
+                           for ar in body['allocation_requests']
+                           for rp in ar['allocations']})
+            _say('  -> %d candidate(s): %s\n' % (
+                len(hits), ', '.join(hits) or 'none'))
+        _say(json.dumps({'placement': server.url, 'workdir': workdir}))
+        return 0
+    finally:
+        server.stop()
+        if hasattr(server, 'cleanup'):
+            server.cleanup()
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Shared pieces of the functional tests: a real Placement per module
+(started in setUpClass), fake sysfs hosts, and the exporter run in-process
+or through its console script."""
+
+import os
+import subprocess
+import sys
+import urllib.parse
+
+import fixtures
+import testtools
+
+from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.placement import plan as plan_mod  # noqa: F401
+from mdev_traits import service
+from mdev_traits.testing import placement as placement_fixture
+from mdev_traits.testing import sysfs_builder
+
+T4 = dict(vendor='10de', device='1eb8', driver='nvidia')
+# Type ids and names of a Tesla T4 as the NVIDIA vGPU manager shows them
+# (NVIDIA Virtual GPU Software User Guide, "Virtual GPU Types for
+# Supported GPUs"); descriptions as the driver writes them.
+T4_TYPES = {
+    'nvidia-222': dict(name='GRID T4-1B', available_instances=16,
+                       description='num_heads=4, frl_config=45, '
+                                   'framebuffer=1024M, '
+                                   'max_resolution=5120x2880, '
+                                   'max_instance=16'),
+    'nvidia-231': dict(name='GRID T4-4Q', available_instances=4,
+                       description='num_heads=4, frl_config=60, '
+                                   'framebuffer=4096M, '
+                                   'max_resolution=7680x4320, '
+                                   'max_instance=4'),
+}
+
+
+class PlacementTestCase(testtools.TestCase):
+    """One real Placement server for all the tests of a class."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.placement = placement_fixture.PlacementServer()
+        cls.placement.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.placement.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    # -- Placement helpers ------------------------------------------------
+    def api(self, method, path, json=None, expect=None):
+        status, body = self.placement.request(method, path, json=json)
+        if expect is not None:
+            self.assertEqual(expect, status, body)
+        return status, body
+
+    def provider(self, name):
+        _, body = self.api('GET', '/resource_providers?name=%s' %
+                           urllib.parse.quote(name), expect=200)
+        rps = body['resource_providers']
+        return rps[0] if rps else None
+
+    def traits(self, name):
+        rp = self.provider(name)
+        _, body = self.api('GET', '/resource_providers/%s/traits' %
+                           rp['uuid'], expect=200)
+        return set(body['traits'])
+
+    def inventories(self, name):
+        rp = self.provider(name)
+        _, body = self.api('GET', '/resource_providers/%s/inventories' %
+                           rp['uuid'], expect=200)
+        return body['inventories']
+
+    def candidate_roots(self, required, resources='VGPU:1'):
+        """Names of the root providers Placement offers for the query."""
+        path = '/allocation_candidates?resources=%s' % resources
+        if required:
+            path += '&required=%s' % required
+        _, body = self.api('GET', path, expect=200)
+        roots = set()
+        for summary in body['provider_summaries'].values():
+            roots.add(summary['root_provider_uuid'])
+        hit_roots = set()
+        for ar in body['allocation_requests']:
+            for rp_uuid in ar['allocations']:
+                hit_roots.add(
+                    body['provider_summaries'][rp_uuid]['root_provider_uuid'])
+        names = set()
+        for uuid in hit_roots:
+            _, rp = self.api('GET', '/resource_providers/%s' % uuid,
+                             expect=200)
+            names.add(rp['name'])
+        return names
+
+    def create_root(self, name):
+        _, body = self.api('POST', '/resource_providers', {'name': name},
+                           expect=200)
+        return body
+
+    # -- hosts and the exporter ---------------------------------------------
+    def make_host(self, name, gpus, enabled=('nvidia-231',), mode='manage',
+                  create_root=True, extra=''):
+        """A fake sysfs tree with ``gpus`` [(address, driver_version,
+        types or None)] and a config file for the exporter."""
+        root = os.path.join(self.tmp, name, 'sys')
+        builder = sysfs_builder.SysfsBuilder(root)
+        for i, (address, version) in enumerate(gpus):
+            builder.add_pci_mdev_parent(address, driver_version=version,
+                                        numa_node=i % 2, types=T4_TYPES,
+                                        **T4)
+        conf = self.write_conf(name, root, enabled, mode, create_root,
+                               extra)
+        return builder, conf
+
+    def write_conf(self, name, sysfs_root, enabled, mode, create_root,
+                   extra='', url=None):
+        path = os.path.join(self.tmp, name, 'mdev-traits.conf')
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write('[exporter]\nroot_provider_name = %s\nsysfs_root = %s\n'
+                    'mode = %s\ncreate_root_provider = %s\n'
+                    'state_file = %s\n\n'
+                    '[devices]\nenabled_mdev_types = %s\n\n'
+                    '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+                    'token = admin\n%s\n' % (
+                        name, sysfs_root, mode, create_root,
+                        os.path.join(self.tmp, name, 'state.json'),
+                        ','.join(enabled), url or self.placement.url,
+                        extra))
+        return path
+
+    def exporter(self, conf_path):
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', conf_path], project='mdev-traits')
+        self.assertEqual([], exporter_cmd.validate(conf))
+        return service.Exporter(conf)
+
+    def run_cli(self, *args):
+        return subprocess.run(
+            [sys.executable, '-m', 'mdev_traits.cmd.exporter'] + list(args),
+            capture_output=True, text=True, timeout=120,
+            stdin=subprocess.DEVNULL)
