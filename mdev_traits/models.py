@@ -36,7 +36,8 @@ class MdevType:
     software_version: typing.Optional[str] = None
     compatible_type: typing.Tuple[str, ...] = ()
     # compatible_<field> -> values, field lower-case as in sysfs
-    compatible: typing.Tuple[typing.Tuple[str, typing.Tuple[str, ...]], ...] = ()
+    compatible: typing.Tuple[
+        typing.Tuple[str, typing.Tuple[str, ...]], ...] = ()
     dynamic_resources: typing.Tuple[str, ...] = ()
     # UUIDs of mdevs of this type that exist on this parent
     instances: typing.Tuple[str, ...] = ()

@@ -129,6 +129,8 @@ class Daemon(object):
     """The periodic loop, with SIGTERM/SIGINT stop and SIGHUP reload."""
 
     def __init__(self, conf, make_exporter=Exporter, reload_conf=None):
+        """``reload_conf()`` returns a new, validated configuration object
+        (or raises): the running one stays in force when it fails."""
         self.conf = conf
         self.make_exporter = make_exporter
         self.reload_conf = reload_conf
@@ -163,12 +165,13 @@ class Daemon(object):
         if self.reload_conf is None:
             return
         try:
-            self.reload_conf()
-            exporter = self.make_exporter(self.conf)
+            conf = self.reload_conf()
+            exporter = self.make_exporter(conf)
         except Exception as exc:  # noqa: B902 - keep the old config
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
+        self.conf = conf
         self.exporter = exporter
         LOG.info('Configuration reloaded')
 

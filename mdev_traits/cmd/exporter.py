@@ -77,9 +77,9 @@ def validate(conf):
 
 def main(argv=None):
     conf = build_conf()
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        conf(sys.argv[1:] if argv is None else argv, project='mdev-traits',
-             prog=PROG)
+        conf(args, project='mdev-traits', prog=PROG)
     except cfg.Error as exc:
         _error('configuration: %s' % exc)
         return EXIT_CONFIG
@@ -119,13 +119,16 @@ def main(argv=None):
                      result.traits, conf.exporter.root_provider_name,
                      result.outcome.done)
             return EXIT_OK
+
         def reload_conf():
-            if not conf.reload_config_files():
-                raise RuntimeError('cannot re-read %s' %
-                                   ', '.join(conf.config_file))
-            errors = validate(conf)
+            # parse into a new object: the running one keeps the old
+            # values if the new files are wrong
+            new = build_conf()
+            new(args, project='mdev-traits', prog=PROG)
+            errors = validate(new)
             if errors:
                 raise RuntimeError('; '.join(errors))
+            return new
 
         daemon = service.Daemon(conf, reload_conf=reload_conf)
     except ValueError as exc:

@@ -2,6 +2,10 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 from mdev_traits.mapping import names
 from mdev_traits.testing import placement as placement_fixture
@@ -253,3 +257,54 @@ class TestCommandLine(base.PlacementTestCase):
         proc = self.run_cli('--config-file', conf, '--once')
         self.assertEqual(2, proc.returncode, proc.stderr)
         self.assertIn('interval', proc.stderr)
+
+
+class TestDaemon(base.PlacementTestCase):
+
+    def _wait_for(self, predicate, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def test_cycles_reload_on_sighup_and_stop_on_sigterm(self):
+        builder, conf = self.make_host(
+            'daemon', [('0000:3b:00.0', '535.129.03')],
+            extra='[exporter]\ninterval = 1\n')
+        name = 'daemon_pci_0000_3b_00_0'
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'mdev_traits.cmd.exporter',
+             '--config-file', conf], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+
+        def has(trait):
+            return (self.provider(name) is not None
+                    and trait in self.traits(name))
+
+        self.assertTrue(self._wait_for(
+            lambda: has('CUSTOM_MDEV_TYPE_NVIDIA_231')))
+        # the periodic cycle picks up hardware changes (an upgrade)
+        builder.write('module/nvidia/version', '535.161.07')
+        self.assertTrue(self._wait_for(
+            lambda: has('CUSTOM_MDEV_SWVER_NVIDIA_535_161')))
+        # SIGHUP reloads the configuration
+        self.write_conf('daemon', builder.root, ['nvidia-222'], 'manage',
+                        True, extra='[exporter]\ninterval = 1\n')
+        proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self._wait_for(
+            lambda: has('CUSTOM_MDEV_TYPE_NVIDIA_222')))
+        # a broken configuration at SIGHUP keeps the old one in force
+        self.write_conf('daemon', builder.root, ['nvidia-222'], 'manage',
+                        True, extra='[exporter]\ninterval = never\n')
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        self.assertIsNone(proc.poll())
+        # SIGTERM stops it cleanly and leaves the traits published
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        self.assertEqual(0, proc.returncode, err)
+        self.assertIn('reload failed', err)
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_222', self.traits(name))
