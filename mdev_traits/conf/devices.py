@@ -62,4 +62,4 @@ def register_dynamic_opts(conf):
 
 
 def list_opts():
-    return [(GROUP, devices_opts), ('mdev_$MDEV_TYPE', mdev_group_opts())]
+    return [(GROUP, devices_opts), ('mdev_$mdev_type', mdev_group_opts())]
