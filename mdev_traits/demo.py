@@ -27,7 +27,7 @@ SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'hosts')
 # needs the same major (535) and a minor not lower (>= 104), on the same
 # GPU model, with the same mdev type.
 DEMO_QUERIES = [
-    ('vGPU of type nvidia-231 (GRID T4-4Q)',
+    ('vGPU of type nvidia-231 (GRID T4-2Q)',
      'CUSTOM_MDEV_TYPE_NVIDIA_231'),
     ('... that a VM started under NVIDIA driver 535.104 can live-migrate '
      'to (same major, minor >= 104)',

@@ -318,8 +318,12 @@ def create(src_dir, arcname=None, header=None):
 
     :param src_dir: directory to archive; symlinks are stored, not
         followed.
-    :param arcname: name of ``src_dir`` in the archive (default: its
-        basename, like ``ttar -C <parent> -c -f x.ttar <basename>``).
+    :param arcname: name of ``src_dir`` in the archive.  Default: its
+        basename, like ``ttar -C <parent> -c -f x.ttar <basename>``
+        (node_exporter's ``sys.ttar`` has a top ``sys`` directory).  ``''``
+        archives the *contents* of ``src_dir``, with paths relative to it
+        (like ``ttar -C <src_dir> -c -f x.ttar *``), so that extracting
+        into a directory recreates the tree right there.
     :param header: optional extra comment text put after the first line;
         each of its lines is prefixed with ``# ``.
     """
@@ -327,11 +331,17 @@ def create(src_dir, arcname=None, header=None):
     if arcname is None:
         arcname = os.path.basename(src_dir)
     arcname = arcname.strip('/')
-    _check_path(arcname)
     out = [HEADER]
     if header:
         out.extend(('# ' + line).rstrip() for line in header.split('\n'))
-    _walk(src_dir, arcname, out)
+    if arcname in ('', '.'):
+        if not os.path.isdir(src_dir) or os.path.islink(src_dir):
+            raise TtarError('%s: not a directory' % src_dir)
+        for name in sorted(os.listdir(src_dir), key=os.fsencode):
+            _walk(os.path.join(src_dir, name), name, out)
+    else:
+        _check_path(arcname)
+        _walk(src_dir, arcname, out)
     return '\n'.join(out) + '\n'
 
 

@@ -41,8 +41,9 @@ class Executor(object):
         self.client = client
         self.reader = reader
         self.max_retries = max_retries
-        # custom traits known to exist in Placement
+        # custom traits and resource classes known to exist in Placement
         self.known_traits = set()
+        self.known_resource_classes = set()
 
     # -- single operations ------------------------------------------------
     def _ensure_traits(self, op, outcome):
@@ -99,7 +100,18 @@ class Executor(object):
                      ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
         return resp
 
+    def _ensure_resource_classes(self, inventories):
+        for rc in inventories:
+            if not rc.startswith('CUSTOM_') or (
+                    rc in self.known_resource_classes):
+                continue
+            resp = self.client.put('/resource_classes/%s' %
+                                   urllib.parse.quote(rc), None)
+            if resp.status in (201, 204):
+                self.known_resource_classes.add(rc)
+
     def _set_inventories(self, op, generations):
+        self._ensure_resource_classes(op.inventories)
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
                          {'inventories': op.inventories}, op, generations)
         if resp.status == 200:

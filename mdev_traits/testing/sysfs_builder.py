@@ -87,10 +87,15 @@ def sample_host_path(name):
     return path
 
 
-def extract_sample_host(name, dest_dir):
-    """Extract a sample host below ``dest_dir``; return its sysfs root."""
-    ttar.extract(sample_host_path(name), dest_dir)
-    return os.path.join(dest_dir, 'sys')
+def extract_sample_host(name, sysfs_root):
+    """Extract sample host ``name`` into ``sysfs_root``; return it.
+
+    The archives hold the *contents* of the sysfs root (``bus/``,
+    ``class/``, ``devices/``, ``module/``), so ``ttar.extract(path,
+    sysfs_root)`` is all it takes.
+    """
+    ttar.extract(sample_host_path(name), sysfs_root)
+    return sysfs_root
 
 
 def mtty_types(available_ports=24):
@@ -473,8 +478,7 @@ class FakeSysfs(fixtures.Fixture):
 
     def _setUp(self):
         tmp = self.useFixture(fixtures.TempDir()).path
+        self.root = os.path.join(tmp, 'sys')
         if self.sample:
-            self.root = extract_sample_host(self.sample, tmp)
-        else:
-            self.root = os.path.join(tmp, 'sys')
+            extract_sample_host(self.sample, self.root)
         self.builder = SysfsBuilder(self.root)

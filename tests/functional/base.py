@@ -26,7 +26,7 @@ T4_TYPES = {
                                    'framebuffer=1024M, '
                                    'max_resolution=5120x2880, '
                                    'max_instance=16'),
-    'nvidia-231': dict(name='GRID T4-4Q', available_instances=4,
+    'nvidia-231': dict(name='GRID T4-2Q', available_instances=4,
                        description='num_heads=4, frl_config=60, '
                                    'framebuffer=4096M, '
                                    'max_resolution=7680x4320, '

@@ -139,6 +139,17 @@ class TtarTestCase(testtools.TestCase):
         self.assertIn('Directory: sys\n', text)
         self.assertRaises(ttar.TtarError, ttar.create, src, arcname='../x')
 
+    def test_create_contents_only(self):
+        src, files = self._tree()
+        text = ttar.create(src, arcname='')
+        self.assertNotIn('Directory: sys', text)
+        self.assertIn('Directory: a\n', text)
+        dest = os.path.join(self.tmp, 'dest')
+        ttar.extract(text, dest)
+        for rel, data in files.items():
+            self.assertEqual(data, _read(os.path.join(dest, rel)), rel)
+        self.assertEqual(text, ttar.create(dest, arcname=''))
+
     def test_create_is_sorted(self):
         src = os.path.join(self.tmp, 's')
         os.makedirs(src)
