@@ -70,15 +70,62 @@ class MdevParent:
         return None
 
 
+# Kinds of hardware; a discovery source reports the kinds it covers as
+# incomplete when it failed, so that only those providers are kept as they
+# are (never removed) for that cycle.
+KIND_MDEV = 'mdev'
+KIND_VDPA = 'vdpa'
+KIND_GPU = 'gpu'
+
+
 @dataclasses.dataclass(frozen=True)
 class DiscoveryResult:
     """Everything one cycle of discovery found.
 
+    Each collector fills the fields of the kinds it covers; results are
+    merged field by field (tuples are concatenated).
+
     ``complete`` is False when a source failed as a whole (for example the
     mdev bus directory could not be listed): the reconciler then removes
-    nothing at all.
+    nothing of that source's kind (``incomplete`` names the kinds; a
+    result with ``complete=False`` and no ``incomplete`` kind counts as
+    incomplete for every kind).
     """
 
     mdev_parents: typing.Tuple[MdevParent, ...] = ()
+    # filled by the vdpa source (mdev_traits.discovery.vdpa)
+    vdpa_devices: typing.Tuple[typing.Any, ...] = ()
+    # filled by GPU capability sources (NVML, SR-IOV vGPU VFs)
+    gpus: typing.Tuple[typing.Any, ...] = ()
     complete: bool = True
+    incomplete: typing.FrozenSet[str] = frozenset()
     errors: typing.Tuple[str, ...] = ()
+
+    def kind_complete(self, kind):
+        if kind in self.incomplete:
+            return False
+        return self.complete or bool(self.incomplete)
+
+
+def merge_results(results):
+    """Merge the results of several collectors into one."""
+    fields = {}
+    complete = True
+    incomplete = set()
+    errors = []
+    for result in results:
+        for field in dataclasses.fields(DiscoveryResult):
+            if field.name in ('complete', 'incomplete', 'errors'):
+                continue
+            fields.setdefault(field.name, []).extend(
+                getattr(result, field.name))
+        if not result.complete and not result.incomplete:
+            # a source that did not say which kinds: all are suspect
+            incomplete.update((KIND_MDEV, KIND_VDPA, KIND_GPU))
+        incomplete.update(result.incomplete)
+        complete = complete and result.complete
+        errors.extend(result.errors)
+    return DiscoveryResult(complete=complete and not incomplete,
+                           incomplete=frozenset(incomplete),
+                           errors=tuple(errors),
+                           **{k: tuple(v) for k, v in fields.items()})

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.discovery import base as discovery_base
+from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
@@ -36,10 +37,10 @@ def mdev_config_from_conf(conf):
         classes.append((mdev_type, group.mdev_class))
         if group.max_instances:
             max_instances.append((mdev_type, group.max_instances))
-    return tree_mod.MdevConfig(enabled_types=enabled,
-                               device_addresses=tuple(addresses),
-                               mdev_classes=tuple(classes),
-                               max_instances=tuple(max_instances))
+    return mdev_mapping.MdevConfig(enabled_types=enabled,
+                                   device_addresses=tuple(addresses),
+                                   mdev_classes=tuple(classes),
+                                   max_instances=tuple(max_instances))
 
 
 def check_mdev_config(mdev_config):

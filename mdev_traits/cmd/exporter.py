@@ -1,13 +1,20 @@
-"""``mdev-traits-exporter``: the daemon and its one-shot modes.
+"""``mdev-traits-exporter``: the daemon, its one-shot modes and its
+subcommands.
 
     mdev-traits-exporter --config-file FILE [--config-file FILE2 ...]
                          [--once] [--dry-run]
+    mdev-traits-exporter SUBCOMMAND --config-file FILE [...]
+
+A subcommand is a module named in :data:`SUBCOMMANDS` that defines
+``cli_opts`` (oslo.config options registered on the command line) and
+``run(conf) -> exit status``.
 
 Exit status: 0 success; 1 nothing could be published (compute node
 provider missing, Placement unreachable, ...); 2 configuration error;
 3 published, but Placement refused some changes.
 """
 
+import importlib
 import json
 import sys
 
@@ -25,6 +32,12 @@ EXIT_OK = 0
 EXIT_NOTHING_PUBLISHED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
+
+# subcommand -> module (see the module docstring)
+SUBCOMMANDS = {
+    'device-spec': 'mdev_traits.cmd.device_spec',
+    'requirements': 'mdev_traits.cmd.requirements',
+}
 
 cli_opts = [
     cfg.BoolOpt('once',
@@ -45,9 +58,10 @@ def _error(message):
     sys.stderr.write('%s: error: %s\n' % (PROG, message))
 
 
-def build_conf():
+def build_conf(extra_cli_opts=None):
     conf = cfg.ConfigOpts()
-    conf.register_cli_opts(cli_opts)
+    conf.register_cli_opts(cli_opts if extra_cli_opts is None
+                           else extra_cli_opts)
     mdev_conf.register_opts(conf)
     logging.register_options(conf)
     # stdout is reserved for --dry-run output
@@ -75,11 +89,24 @@ def validate(conf):
     return errors
 
 
+def _subcommand(args):
+    """(module or None, remaining args, prog)."""
+    if args and args[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[args[0]])
+        return module, args[1:], '%s %s' % (PROG, args[0])
+    return None, args, PROG
+
+
 def main(argv=None):
-    conf = build_conf()
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        conf(args, project='mdev-traits', prog=PROG)
+        sub, args, prog = _subcommand(args)
+    except ImportError as exc:
+        _error('subcommand %s is not available: %s' % (args[0], exc))
+        return EXIT_CONFIG
+    conf = build_conf(sub.cli_opts if sub is not None else None)
+    try:
+        conf(args, project='mdev-traits', prog=prog)
     except cfg.Error as exc:
         _error('configuration: %s' % exc)
         return EXIT_CONFIG
@@ -93,6 +120,12 @@ def main(argv=None):
                 err, ', '.join(conf.config_file) or 'none'))
         return EXIT_CONFIG
     logging.setup(conf, 'mdev-traits')
+    if sub is not None:
+        try:
+            return sub.run(conf)
+        except ValueError as exc:
+            _error(str(exc))
+            return EXIT_CONFIG
 
     try:
         if conf.dry_run:
@@ -124,7 +157,7 @@ def main(argv=None):
             # parse into a new object: the running one keeps the old
             # values if the new files are wrong
             new = build_conf()
-            new(args, project='mdev-traits', prog=PROG)
+            new(args, project='mdev-traits', prog=prog)
             errors = validate(new)
             if errors:
                 raise RuntimeError('; '.join(errors))

@@ -18,9 +18,12 @@ NAMESPACE = 'mdev_traits.discovery'
 
 
 class Collector(metaclass=abc.ABCMeta):
-    """A discovery source. ``name`` is its entry point name."""
+    """A discovery source. ``name`` is its entry point name; ``kinds``
+    the kinds of hardware (``models.KIND_*``) it reports, so that a failure
+    of this source keeps only those providers untouched."""
 
     name = None
+    kinds = ()
 
     def __init__(self, sysfs_root):
         self.sysfs_root = sysfs_root
@@ -59,20 +62,15 @@ def discover(collectors):
     A collector that crashes makes the result incomplete (so nothing is
     removed on the basis of it) instead of stopping the daemon.
     """
-    parents = []
-    errors = []
-    complete = True
+    results = []
     for collector in collectors:
         try:
-            result = collector.collect()
+            results.append(collector.collect())
         except Exception as exc:  # noqa: B902 - one bad source must not
             # stop the others
             LOG.exception('Discovery source %s failed', collector.name)
-            errors.append('%s: %s' % (collector.name, exc))
-            complete = False
-            continue
-        parents.extend(result.mdev_parents)
-        errors.extend(result.errors)
-        complete = complete and result.complete
-    return models.DiscoveryResult(mdev_parents=tuple(parents),
-                                  complete=complete, errors=tuple(errors))
+            kinds = frozenset(getattr(collector, 'kinds', ()) or ())
+            results.append(models.DiscoveryResult(
+                complete=False, incomplete=kinds,
+                errors=('%s: %s' % (collector.name, exc),)))
+    return models.merge_results(results)

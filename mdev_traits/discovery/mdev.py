@@ -74,6 +74,7 @@ class MdevCollector(base.Collector):
     """Collect :class:`~mdev_traits.models.MdevParent` objects from sysfs."""
 
     name = 'mdev'
+    kinds = (models.KIND_MDEV,)
 
     def __init__(self, sysfs_root):
         super(MdevCollector, self).__init__(sysfs_root)
@@ -90,7 +91,9 @@ class MdevCollector(base.Collector):
         except sysfs.SysfsReadError as e:
             LOG.warning('Cannot list mdev parents in %(path)s: %(reason)s',
                         {'path': e.path, 'reason': e.reason})
-            return models.DiscoveryResult(complete=False, errors=(str(e),))
+            return models.DiscoveryResult(
+                complete=False, incomplete=frozenset(self.kinds),
+                errors=(str(e),))
         if names is None:
             LOG.debug('%s does not exist: no mdev capable device',
                       self.mdev_bus_dir)
@@ -109,9 +112,10 @@ class MdevCollector(base.Collector):
                 errors.append(str(e))
                 complete = False
         parents.sort(key=lambda p: p.name)
-        return models.DiscoveryResult(mdev_parents=tuple(parents),
-                                      complete=complete,
-                                      errors=tuple(errors))
+        return models.DiscoveryResult(
+            mdev_parents=tuple(parents), complete=complete,
+            incomplete=frozenset() if complete else frozenset(self.kinds),
+            errors=tuple(errors))
 
     # -- parents -----------------------------------------------------------
 

@@ -97,3 +97,20 @@ def device_provider_name(root_name, parent_name, is_pci):
 
 def provider_uuid(name):
     return str(uuid.uuid5(PROVIDER_UUID_NAMESPACE, name))
+
+
+VDPA_PROVIDER_INFIX = 'vdpa_'
+
+
+def vdpa_provider_name(root_name, device_name):
+    return '%s_%s%s' % (root_name, VDPA_PROVIDER_INFIX,
+                        _NOT_ALNUM_LOWER.sub('_', device_name.lower()))
+
+
+def provider_kind(root_name, provider_name):
+    """Which kind of device a per-device provider under ``root_name``
+    describes, from its name (``<root>_vdpa_*`` is vDPA, any other is an
+    mdev parent)."""
+    if provider_name.startswith('%s_%s' % (root_name, VDPA_PROVIDER_INFIX)):
+        return 'vdpa'
+    return 'mdev'

@@ -234,6 +234,7 @@ def plan_existing(desired, state, ownership, manage):
 
 
 def plan_vanished(state, ownership, manage, complete):
+    # complete: whether discovery of this provider's kind succeeded
     """Operations for a provider of ours whose device is gone.
 
     Returns (ops, owned traits, owned resource classes).
@@ -272,7 +273,7 @@ def replan_provider(desired_tree, state, ownership, mode):
     desired = desired_tree.by_name().get(state.name)
     if desired is None:
         return plan_vanished(state, ownership, manage,
-                             desired_tree.complete)[0]
+                             desired_tree.provider_complete(state.name))[0]
     return plan_existing(desired, state, ownership, manage)[0]
 
 
@@ -323,7 +324,7 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset()):
         if name in desired_by_name:
             continue
         ops, owned_t, owned_rc = plan_vanished(
-            state, ownership, manage, desired_tree.complete)
+            state, ownership, manage, desired_tree.provider_complete(name))
         provider_ops.extend(ops)
         own(name, owned_t, owned_rc)
 

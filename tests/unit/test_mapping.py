@@ -1,6 +1,7 @@
 import testtools
 
 from mdev_traits import models
+from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree
 
 
@@ -23,7 +24,7 @@ def t4_parent(address='0000:3b:00.0', driver_version='535.129.03',
 
 
 def config(*types, **addresses):
-    return tree.MdevConfig(
+    return mdev_mapping.MdevConfig(
         enabled_types=tuple(types),
         device_addresses=tuple(
             (t.replace('_', '-'), tuple(a)) for t, a in addresses.items()))
@@ -82,9 +83,10 @@ class TestContractV1(testtools.TestCase):
         self.assertEqual(4, inv['VGPU']['max_unit'])
 
     def test_mdev_class_and_max_instances(self):
-        cfg = tree.MdevConfig(enabled_types=('nvidia-222',),
-                              mdev_classes=(('nvidia-222', 'CUSTOM_T4_1B'),),
-                              max_instances=(('nvidia-222', 5),))
+        cfg = mdev_mapping.MdevConfig(
+            enabled_types=('nvidia-222',),
+            mdev_classes=(('nvidia-222', 'CUSTOM_T4_1B'),),
+            max_instances=(('nvidia-222', 5),))
         inv = self.build([t4_parent()], cfg).providers[0].inventories
         self.assertEqual(5, inv['CUSTOM_T4_1B']['total'])
 
