@@ -58,6 +58,18 @@ def check_mdev_config(mdev_config):
     return errors
 
 
+def mapping_extensions(conf):
+    """``(extra_providers, enrichers)`` for :func:`build_tree`.
+
+    Each kind of hardware besides mdevs adds a provider factory here, and
+    each capability source (GPU profiles, operator rules) an enricher; all
+    of them pure functions configured from ``conf``.
+    """
+    extra_providers = []
+    enrichers = []
+    return extra_providers, enrichers
+
+
 def desired_tree(conf, collectors=None):
     """Discover the host and map it (no Placement request)."""
     if collectors is None:
@@ -65,8 +77,11 @@ def desired_tree(conf, collectors=None):
             conf.exporter.discovery_sources, conf.exporter.sysfs_root)
     found = discovery_base.discover(collectors)
     mdev_config = mdev_config_from_conf(conf)
+    extra_providers, enrichers = mapping_extensions(conf)
     tree = tree_mod.build_tree(found, mdev_config,
-                               conf.exporter.root_provider_name)
+                               conf.exporter.root_provider_name,
+                               enrichers=enrichers,
+                               extra_providers=extra_providers)
     if not mdev_config.enabled_types and found.mdev_parents:
         LOG.warning('[devices] enabled_mdev_types is empty: %d mdev '
                     'parent(s) found but no type is enabled, so no trait '
