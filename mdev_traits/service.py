@@ -5,8 +5,11 @@ apart: discovery (I/O, plain dataclasses), mapping (pure), reconciler
 (Placement side effects).
 """
 
+import os
 import random
+import re
 import signal
+import stat
 import threading
 import time
 
@@ -14,12 +17,15 @@ from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.discovery import base as discovery_base
+from mdev_traits import hotplug
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
+from mdev_traits import metrics as metrics_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits.placement import state as state_mod
+from mdev_traits import systemd
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +64,51 @@ def check_mdev_config(mdev_config):
     return errors
 
 
+_SECRET_OPTION = re.compile(
+    r'^\s*(password|token|application_credential_secret|secret)\s*=\s*\S',
+    re.MULTILINE)
+
+
+def exposed_secret_files(conf):
+    """Configuration files that hold a credential and that every user of
+    the host can read."""
+    exposed = []
+    for path in conf.config_file or ():
+        try:
+            mode = os.stat(path).st_mode
+            if not mode & stat.S_IROTH:
+                continue
+            with open(path, encoding='utf-8', errors='replace') as f:
+                if _SECRET_OPTION.search(f.read(1 << 20)):
+                    exposed.append(path)
+        except OSError:
+            continue
+    return exposed
+
+
+def unknown_enabled_types(conf, discovery):
+    """Errors for [devices] enabled_mdev_types entries that no parent of
+    this host offers (only when discovery of mdevs was complete)."""
+    if not discovery.kind_complete('mdev'):
+        return []
+    offered = {t.type_id for p in discovery.mdev_parents for t in p.types}
+    missing = [t for t in conf.devices.enabled_mdev_types
+               if t not in offered]
+    if not missing:
+        return []
+    try:
+        loc = conf.get_location('enabled_mdev_types', 'devices')
+        where = loc.detail if loc and loc.detail else 'the command line'
+    except Exception:  # noqa: B902 - location is only for the message
+        where = 'the configuration'
+    return ['[devices] enabled_mdev_types in %s: type(s) %s offered by no '
+            'mdev parent under %s (offered here: %s); set [exporter] '
+            'check_enabled_types = false if this configuration is shared '
+            'by hosts with other GPU models' % (
+                where, ', '.join(missing), conf.exporter.sysfs_root,
+                ', '.join(sorted(offered)) or 'none')]
+
+
 def mapping_extensions(conf):
     """``(extra_providers, enrichers)`` for :func:`build_tree`.
 
@@ -68,6 +119,13 @@ def mapping_extensions(conf):
     extra_providers = []
     enrichers = []
     return extra_providers, enrichers
+
+
+def discover(conf, collectors=None):
+    if collectors is None:
+        collectors = discovery_base.load_collectors(
+            conf.exporter.discovery_sources, conf.exporter.sysfs_root)
+    return discovery_base.discover(collectors)
 
 
 def desired_tree(conf, collectors=None):
@@ -92,9 +150,10 @@ def desired_tree(conf, collectors=None):
 class Exporter(object):
     """Runs cycles: discover, map, reconcile."""
 
-    def __init__(self, conf, client=None, log_errors=True):
+    def __init__(self, conf, client=None, log_errors=True, metrics=None):
         self.conf = conf
         self.log_errors = log_errors
+        self.metrics = metrics or metrics_mod.Metrics()
         self.collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root)
         self.client = client or client_mod.client_from_conf(conf)
@@ -110,24 +169,46 @@ class Exporter(object):
     def cycle(self):
         """One cycle. Returns the SyncResult; raises NothingPublished."""
         started = time.monotonic()
+        try:
+            result = self._cycle()
+        except reconciler_mod.NothingPublished as exc:
+            self.metrics.error(getattr(exc, 'kind', 'nothing_published'))
+            self.metrics.observe_requests(self.client.requests)
+            self.metrics.cycle(time.monotonic() - started, ok=False)
+            raise
+        if not result.ok:
+            self.metrics.error('placement_refused')
+        self.metrics.observe_requests(self.client.requests)
+        self.metrics.cycle(time.monotonic() - started, ok=result.ok,
+                           providers=result.providers, traits=result.traits)
+        return result
+
+    def _cycle(self):
+        started = time.monotonic()
         tree = desired_tree(self.conf, self.collectors)
         for warning in tree.warnings:
             LOG.warning('Discovery: %s', warning)
+        if tree.warnings:
+            self.metrics.error('discovery')
         try:
             result = self.reconciler.sync(tree)
         except client_mod.PlacementUnavailable as exc:
-            self._state_change('placement unavailable: %s' % exc)
-            raise reconciler_mod.NothingPublished(
-                'Placement unavailable: %s' % exc)
+            self._state_change('Placement unavailable: %s' % exc)
+            raise _nothing('Placement unavailable: %s' % exc,
+                           'placement_unavailable')
         except reader_mod.ReadError as exc:
-            self._state_change('placement read failed: %s' % exc)
-            raise reconciler_mod.NothingPublished(
-                'cannot read the provider tree: %s' % exc)
+            self._state_change('cannot read the provider tree: %s' % exc)
+            raise _nothing('cannot read the provider tree: %s' % exc,
+                           'placement_unavailable')
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
+            exc.kind = 'nothing_published'
             raise
         if self._last_error is not None:
-            LOG.info('Placement sync works again')
+            if self.log_errors:
+                LOG.info('Placement sync works again: %d provider(s), %d '
+                         'trait(s) published', result.providers,
+                         result.traits)
             self._last_error = None
         LOG.debug('Cycle done in %.3fs: %d providers, %d traits, %d writes',
                   time.monotonic() - started, result.providers,
@@ -141,10 +222,26 @@ class Exporter(object):
         self._last_error = message
 
 
-class Daemon(object):
-    """The periodic loop, with SIGTERM/SIGINT stop and SIGHUP reload."""
+def _nothing(message, kind):
+    exc = reconciler_mod.NothingPublished(message)
+    exc.kind = kind
+    return exc
 
-    def __init__(self, conf, make_exporter=Exporter, reload_conf=None):
+
+def backoff_delay(failures, initial, cap, jitter, rand=random.uniform):
+    """Capped exponential backoff with jitter, after ``failures`` (>= 1)
+    failed cycles in a row."""
+    delay = min(cap, initial * (2 ** max(0, failures - 1)))
+    return delay * rand(1 - jitter, 1 + jitter)
+
+
+class Daemon(object):
+    """The periodic loop: SIGTERM/SIGINT stop, SIGHUP reload, capped
+    exponential backoff after failures, hotplug wake-ups, metrics and
+    systemd notification."""
+
+    def __init__(self, conf, make_exporter=Exporter, reload_conf=None,
+                 notifier=None):
         """``reload_conf()`` returns a new, validated configuration object
         (or raises): the running one stays in force when it fails."""
         self.conf = conf
@@ -153,7 +250,17 @@ class Daemon(object):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._reload = False
-        self.exporter = make_exporter(conf)
+        self.metrics = metrics_mod.Metrics()
+        self.notifier = notifier or systemd.Notifier()
+        self.exporter = self._new_exporter(conf)
+        self.failures = 0
+        self.hotplug = None
+
+    def _new_exporter(self, conf):
+        try:
+            return self.make_exporter(conf, metrics=self.metrics)
+        except TypeError:
+            return self.make_exporter(conf)
 
     def install_signal_handlers(self):
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -171,10 +278,17 @@ class Daemon(object):
         self._stop.set()
         self._wake.set()
 
+    def wake(self):
+        """Run a cycle now (hotplug)."""
+        self._wake.set()
+
     def next_wait(self):
-        interval = self.conf.exporter.interval
-        jitter = self.conf.exporter.interval_jitter
-        return interval * random.uniform(1 - jitter, 1 + jitter)
+        ex = self.conf.exporter
+        if self.failures:
+            return backoff_delay(self.failures, ex.retry_initial_delay,
+                                 ex.interval, ex.interval_jitter)
+        return ex.interval * random.uniform(1 - ex.interval_jitter,
+                                            1 + ex.interval_jitter)
 
     def _do_reload(self):
         self._reload = False
@@ -182,33 +296,88 @@ class Daemon(object):
             return
         try:
             conf = self.reload_conf()
-            exporter = self.make_exporter(conf)
+            exporter = self._new_exporter(conf)
         except Exception as exc:  # noqa: B902 - keep the old config
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
         self.conf = conf
         self.exporter = exporter
+        self.failures = 0
         LOG.info('Configuration reloaded')
+
+    def _start_services(self):
+        mconf = self.conf.metrics
+        if mconf.listen_port is not None:
+            try:
+                self.metrics.start_listener(mconf.listen_address,
+                                            mconf.listen_port)
+            except OSError as exc:
+                LOG.error('Cannot listen for metrics on %s:%s: %s',
+                          mconf.listen_address, mconf.listen_port, exc)
+        if self.conf.exporter.hotplug:
+            self.hotplug = hotplug.UdevMonitor(hotplug.Debouncer(
+                self.wake, self.conf.exporter.hotplug_debounce))
+            if not self.hotplug.start():
+                self.hotplug = None
+
+    def _stop_services(self):
+        if self.hotplug is not None:
+            self.hotplug.stop()
+        self.metrics.stop()
+
+    def _wait(self, seconds):
+        """Wait for ``seconds`` or a wake-up, pinging the watchdog."""
+        deadline = time.monotonic() + seconds
+        ping = self.notifier.watchdog_interval
+        while not self._wake.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.wait(min(remaining, ping) if ping else remaining)
+            if ping:
+                self.notifier.watchdog()
+
+    def run_cycle(self):
+        try:
+            self.exporter.cycle()
+            self.failures = 0
+            return True
+        except reconciler_mod.NothingPublished:
+            # logged once per change of state by the exporter
+            self.failures += 1
+        except Exception:  # noqa: B902 - the daemon must keep running
+            LOG.exception('Unexpected error in a cycle')
+            self.metrics.error('unexpected')
+            self.failures += 1
+        return False
 
     def run(self):
         LOG.info('mdev-traits exporter started (mode %s, root provider %s, '
                  'every %ss)', self.conf.exporter.mode,
                  self.conf.exporter.root_provider_name,
                  self.conf.exporter.interval)
-        while not self._stop.is_set():
-            if self._reload:
-                self._do_reload()
-            try:
-                self.exporter.cycle()
-            except reconciler_mod.NothingPublished:
-                pass  # logged once per change of state by the exporter
-            except Exception:  # noqa: B902 - the daemon must keep running
-                LOG.exception('Unexpected error in a cycle')
-            self._wake.clear()
-            if self._reload:
-                continue
-            self._wake.wait(self.next_wait())
+        self._start_services()
+        first = True
+        try:
+            while not self._stop.is_set():
+                if self._reload:
+                    self._do_reload()
+                self._wake.clear()
+                ok = self.run_cycle()
+                self.metrics.write_textfile(self.conf.metrics.textfile)
+                if first:
+                    self.notifier.ready()
+                    first = False
+                self.notifier.status('last cycle %s' % (
+                    'ok' if ok else 'failed (%d in a row)' % self.failures))
+                self.notifier.watchdog()
+                if self._reload or self._stop.is_set():
+                    continue
+                self._wait(self.next_wait())
+        finally:
+            self.notifier.stopping()
+            self._stop_services()
         LOG.info('mdev-traits exporter stopped; published traits stay in '
                  'Placement')
         return 0

@@ -127,6 +127,10 @@ def main(argv=None):
             _error(str(exc))
             return EXIT_CONFIG
 
+    for path in service.exposed_secret_files(conf):
+        LOG.warning('%s holds credentials and is readable by every user of '
+                    'this host: chmod o-r it (the systemd unit runs as '
+                    'mdev-traits, give that group read access)', path)
     try:
         if conf.dry_run:
             tree = service.desired_tree(conf)
@@ -135,6 +139,13 @@ def main(argv=None):
             json.dump(out, sys.stdout, indent=2, sort_keys=True)
             sys.stdout.write('\n')
             return EXIT_OK
+        if conf.exporter.check_enabled_types:
+            errors = service.unknown_enabled_types(
+                conf, service.discover(conf))
+            if errors:
+                for err in errors:
+                    _error('configuration: %s' % err)
+                return EXIT_CONFIG
         if conf.once:
             exporter = service.Exporter(conf, log_errors=False)
             try:

@@ -6,14 +6,17 @@ Each module registers its own options; :func:`list_opts` feeds
 
 from mdev_traits.conf import devices
 from mdev_traits.conf import exporter
+from mdev_traits.conf import metrics
 from mdev_traits.conf import placement
 
 
 def register_opts(conf):
     exporter.register_opts(conf)
     devices.register_opts(conf)
+    metrics.register_opts(conf)
     placement.register_opts(conf)
 
 
 def list_opts():
-    return exporter.list_opts() + devices.list_opts() + placement.list_opts()
+    return (exporter.list_opts() + devices.list_opts()
+            + metrics.list_opts() + placement.list_opts())

@@ -71,6 +71,33 @@ exporter_opts = [
                help='How many times a write that Placement refuses with a '
                     'generation conflict (409 placement.concurrent_update) '
                     'is retried after re-reading the provider.'),
+    cfg.FloatOpt('retry_initial_delay',
+                 default=2.0,
+                 min=0.1,
+                 help='After a failed cycle (Placement down, 5xx, '
+                      'timeouts, refused credentials), wait this many '
+                      'seconds before the first retry, then twice as long '
+                      'each time, up to [exporter] interval (capped '
+                      'exponential backoff, with the same jitter).'),
+    cfg.BoolOpt('hotplug',
+                default=True,
+                help='Also run a cycle soon after a udev add, remove or '
+                     'change event of the mdev, pci or vdpa subsystems '
+                     '(needs pyudev and libudev). The periodic cycle stays: '
+                     'available_instances changes emit no event.'),
+    cfg.FloatOpt('hotplug_debounce',
+                 default=2.0,
+                 min=0.0,
+                 help='Seconds without a new udev event before the cycle '
+                      'they trigger starts, so that a burst of events makes '
+                      'one cycle.'),
+    cfg.BoolOpt('check_enabled_types',
+                default=True,
+                help='At start, refuse (exit status 2) a [devices] '
+                     'enabled_mdev_types entry that no mdev parent of this '
+                     'host offers, naming the file that sets it. Disable '
+                     'for a configuration shared by hosts with different '
+                     'GPU models.'),
 ]
 
 

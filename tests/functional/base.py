@@ -133,6 +133,8 @@ class PlacementTestCase(testtools.TestCase):
                         os.path.join(self.tmp, name, 'state.json'),
                         ','.join(enabled), url or self.placement.url,
                         extra))
+        # it holds a token: not readable by others (the exporter warns)
+        os.chmod(path, 0o600)
         return path
 
     def exporter(self, conf_path):

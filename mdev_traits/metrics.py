@@ -1,0 +1,129 @@
+"""Prometheus metrics of the exporter.
+
+Each :class:`Metrics` has its own registry (no module-level state), served
+on an optional loopback listener and/or written to a textfile for
+node_exporter's textfile collector.
+"""
+
+import os
+import tempfile
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+try:
+    import prometheus_client
+except ImportError:  # pragma: no cover - optional dependency
+    prometheus_client = None
+
+
+class Metrics(object):
+
+    def __init__(self):
+        self.enabled = prometheus_client is not None
+        self._server = None
+        if not self.enabled:
+            return
+        pc = prometheus_client
+        self.registry = pc.CollectorRegistry(auto_describe=True)
+        self.last_success = pc.Gauge(
+            'mdev_traits_last_success_timestamp_seconds',
+            'Unix time of the last cycle that reconciled Placement fully',
+            registry=self.registry)
+        self.cycle_duration = pc.Histogram(
+            'mdev_traits_cycle_duration_seconds',
+            'Duration of discovery + reconcile cycles',
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry)
+        self.devices = pc.Gauge(
+            'mdev_traits_devices_published',
+            'Per-device providers published in the last cycle',
+            registry=self.registry)
+        self.traits = pc.Gauge(
+            'mdev_traits_traits_published',
+            'Traits published on per-device providers in the last cycle',
+            registry=self.registry)
+        self.requests = pc.Counter(
+            'mdev_traits_placement_requests',
+            'Placement requests by method and status (0: no answer)',
+            ['method', 'status'], registry=self.registry)
+        self.errors = pc.Counter(
+            'mdev_traits_errors',
+            'Errors by kind (placement_unavailable, placement_refused, '
+            'discovery, nothing_published, unexpected)',
+            ['kind'], registry=self.registry)
+        self._seen_requests = {}
+
+    def start_listener(self, address, port):
+        if not self.enabled:
+            LOG.warning('[metrics] listen_port is set but prometheus-client '
+                        'is not installed: no metrics listener')
+            return
+        server, _thread = prometheus_client.start_http_server(
+            port, addr=address, registry=self.registry)
+        self._server = server
+        LOG.info('Metrics on http://%s:%s/metrics', address,
+                 server.server_port)
+
+    @property
+    def port(self):
+        return self._server.server_port if self._server else None
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def observe_requests(self, counter):
+        """Add what a PlacementClient counted since the last call."""
+        if not self.enabled:
+            return
+        for (method, status), count in counter.items():
+            key = (method, status)
+            delta = count - self._seen_requests.get(key, 0)
+            if delta > 0:
+                self.requests.labels(method=method,
+                                     status=str(status)).inc(delta)
+            self._seen_requests[key] = count
+
+    def cycle(self, duration, ok, providers=None, traits=None,
+              now=None):
+        if not self.enabled:
+            return
+        self.cycle_duration.observe(duration)
+        if providers is not None:
+            self.devices.set(providers)
+        if traits is not None:
+            self.traits.set(traits)
+        if ok:
+            if now is None:
+                self.last_success.set_to_current_time()
+            else:
+                self.last_success.set(now)
+
+    def error(self, kind):
+        if self.enabled:
+            self.errors.labels(kind=kind).inc()
+
+    def render(self):
+        if not self.enabled:
+            return b''
+        return prometheus_client.generate_latest(self.registry)
+
+    def write_textfile(self, path):
+        """Atomically write the metrics for node_exporter's textfile
+        collector (it must never read a half-written file)."""
+        if not self.enabled or not path:
+            return
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix='.mdev_traits-',
+                                       suffix='.prom.tmp', dir=directory)
+            with os.fdopen(fd, 'wb') as f:
+                f.write(self.render())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as exc:
+            LOG.warning('Cannot write metrics textfile %s: %s', path, exc)

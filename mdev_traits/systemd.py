@@ -1,0 +1,56 @@
+"""sd_notify(3) without a dependency: READY=1, WATCHDOG=1, STOPPING=1.
+
+Does nothing when not started by systemd with ``Type=notify`` (no
+``NOTIFY_SOCKET``).
+"""
+
+import os
+import socket
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+class Notifier(object):
+
+    def __init__(self, environ=None):
+        env = os.environ if environ is None else environ
+        self.address = env.get('NOTIFY_SOCKET')
+        if self.address and self.address.startswith('@'):
+            # abstract namespace socket
+            self.address = '\0' + self.address[1:]
+        usec = env.get('WATCHDOG_USEC')
+        pid = env.get('WATCHDOG_PID')
+        self.watchdog_interval = None
+        if usec and (not pid or pid == str(os.getpid())):
+            try:
+                # ping twice per watchdog period, as sd_watchdog_enabled(3)
+                # recommends
+                self.watchdog_interval = int(usec) / 1e6 / 2
+            except ValueError:
+                LOG.warning('Ignoring bad WATCHDOG_USEC=%r', usec)
+
+    def notify(self, state):
+        if not self.address:
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.connect(self.address)
+                sock.sendall(state.encode('utf-8'))
+            return True
+        except OSError as exc:
+            LOG.debug('sd_notify %s failed: %s', state, exc)
+            return False
+
+    def ready(self):
+        return self.notify('READY=1')
+
+    def watchdog(self):
+        return self.notify('WATCHDOG=1')
+
+    def stopping(self):
+        return self.notify('STOPPING=1')
+
+    def status(self, text):
+        return self.notify('STATUS=%s' % text.replace('\n', ' '))
