@@ -193,7 +193,8 @@ class Exporter(object):
         try:
             result = self.reconciler.sync(tree)
         except client_mod.PlacementUnavailable as exc:
-            self._state_change('Placement unavailable: %s' % exc)
+            self._state_change('Placement unavailable: %s' % exc,
+                               key='unavailable: %s' % exc.kind)
             raise _nothing('Placement unavailable: %s' % exc,
                            'placement_unavailable')
         except reader_mod.ReadError as exc:
@@ -215,11 +216,12 @@ class Exporter(object):
                   result.traits, result.outcome.done)
         return result
 
-    def _state_change(self, message):
+    def _state_change(self, message, key=None):
         # one line per change of state, not one per retry
-        if message != self._last_error and self.log_errors:
+        key = key or message
+        if key != self._last_error and self.log_errors:
             LOG.error('%s', message)
-        self._last_error = message
+        self._last_error = key
 
 
 def _nothing(message, kind):

@@ -29,7 +29,15 @@ DUPLICATE_NAME = 'placement.duplicate_name'
 
 
 class PlacementUnavailable(Exception):
-    """Placement could not be reached or did not answer usefully."""
+    """Placement could not be reached or did not answer usefully.
+
+    ``kind`` names the failure without request details (exception class or
+    HTTP status), to log one line per change of state.
+    """
+
+    def __init__(self, message, kind='unavailable'):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclasses.dataclass
@@ -66,8 +74,14 @@ class Response:
 class PlacementClient(object):
     """Sends requests, returns :class:`Response`, counts them."""
 
-    def __init__(self, adapter, microversion=MICROVERSION):
+    def __init__(self, adapter=None, microversion=MICROVERSION,
+                 adapter_factory=None):
+        """``adapter`` or ``adapter_factory()`` (called at the first
+        request, and again after it failed: openstacksdk discovers the API
+        version when it builds the proxy, so Placement may be down then).
+        """
         self._adapter = adapter
+        self._adapter_factory = adapter_factory
         self.microversion = microversion
         # (method, status) -> count; status 0 when no answer came back
         self.requests = collections.Counter()
@@ -77,9 +91,9 @@ class PlacementClient(object):
                   'headers': {'Accept': 'application/json'}}
         if body is not None:
             kwargs['json'] = body
+        adapter = self._get_adapter(method, url)
         try:
-            resp = self._adapter.request(url, method, raise_exc=False,
-                                         **kwargs)
+            resp = adapter.request(url, method, raise_exc=False, **kwargs)
         except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
                 ks_exc.RequestTimeout, ks_exc.EndpointNotFound,
                 ks_exc.DiscoveryFailure, ks_exc.Unauthorized,
@@ -87,7 +101,8 @@ class PlacementClient(object):
                 ks_exc.SSLError) as exc:
             self.requests[(method, 0)] += 1
             raise PlacementUnavailable('%s %s: %s: %s' % (
-                method, url, type(exc).__name__, exc)) from exc
+                method, url, type(exc).__name__, exc),
+                kind=type(exc).__name__) from exc
         self.requests[(method, resp.status_code)] += 1
         try:
             data = resp.json() if resp.content else None
@@ -96,11 +111,26 @@ class PlacementClient(object):
         result = Response(resp.status_code, data, method, url)
         if resp.status_code in (401, 403):
             raise PlacementUnavailable(
-                '%s: credentials refused: %s' % (result, result.error_detail))
+                '%s: credentials refused: %s' % (result, result.error_detail),
+                kind='HTTP %d' % resp.status_code)
         if resp.status_code >= 500:
-            raise PlacementUnavailable('%s: %s' % (result,
-                                                   result.error_detail))
+            raise PlacementUnavailable(
+                '%s: %s' % (result, result.error_detail),
+                kind='HTTP %d' % resp.status_code)
         return result
+
+    def _get_adapter(self, method, url):
+        if self._adapter is None:
+            try:
+                self._adapter = self._adapter_factory()
+            except Exception as exc:  # noqa: B902 - keystoneauth and sdk
+                # raise many kinds of errors when the service is down
+                self.requests[(method, 0)] += 1
+                raise PlacementUnavailable(
+                    '%s %s: cannot reach Placement: %s: %s' % (
+                        method, url, type(exc).__name__, exc),
+                    kind=type(exc).__name__) from exc
+        return self._adapter
 
     def get(self, url):
         return self.request('GET', url)
@@ -136,4 +166,4 @@ def adapter_from_conf(conf, group='placement'):
 
 
 def client_from_conf(conf):
-    return PlacementClient(adapter_from_conf(conf))
+    return PlacementClient(adapter_factory=lambda: adapter_from_conf(conf))

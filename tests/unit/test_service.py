@@ -1,0 +1,233 @@
+import os
+import socket
+import threading
+import time
+
+import fixtures
+import testtools
+
+from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits import hotplug
+from mdev_traits import metrics as metrics_mod
+from mdev_traits import models
+from mdev_traits.placement import reconciler as reconciler_mod
+from mdev_traits import service
+from mdev_traits import systemd
+
+
+def make_conf(tmp, text):
+    path = os.path.join(tmp, 'test.conf')
+    with open(path, 'w') as f:
+        f.write(text)
+    conf = exporter_cmd.build_conf()
+    conf(['--config-file', path], project='mdev-traits')
+    return conf, path
+
+
+class TestBackoff(testtools.TestCase):
+
+    def test_doubles_and_caps(self):
+        def fixed(lo, hi):
+            return 1.0
+        delays = [service.backoff_delay(n, 2.0, 60, 0.1, rand=fixed)
+                  for n in range(1, 8)]
+        self.assertEqual([2, 4, 8, 16, 32, 60, 60], delays)
+
+    def test_jitter_bounds(self):
+        for _ in range(200):
+            d = service.backoff_delay(3, 2.0, 60, 0.1)
+            self.assertTrue(7.2 <= d <= 8.8, d)
+
+
+class TestDebouncer(testtools.TestCase):
+
+    def test_relevant(self):
+        self.assertTrue(hotplug.relevant('add', 'pci', {}))
+        self.assertTrue(hotplug.relevant('remove', 'mdev', {}))
+        self.assertTrue(hotplug.relevant('bind', 'vdpa', {}))
+        self.assertTrue(hotplug.relevant('change', 'pci',
+                                         {'MDEV_STATE': 'registered'}))
+        self.assertFalse(hotplug.relevant('change', 'pci', {}))
+        self.assertFalse(hotplug.relevant('add', 'usb', {}))
+
+    def test_burst_makes_one_wake(self):
+        woken = []
+        deb = hotplug.Debouncer(lambda: woken.append(time.monotonic()),
+                                0.2)
+        deb.start()
+        self.addCleanup(deb.stop)
+        for _ in range(20):
+            deb.on_event('add', 'mdev')
+            time.sleep(0.01)
+        self.assertFalse(deb.on_event('change', 'pci', {}))
+        deadline = time.monotonic() + 5
+        while not woken and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.4)
+        self.assertEqual(1, len(woken))
+        self.assertEqual(20, deb.events)
+        # a later event makes another cycle
+        deb.on_event('remove', 'pci')
+        deadline = time.monotonic() + 5
+        while len(woken) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(2, len(woken))
+
+
+class TestNotifier(testtools.TestCase):
+
+    def test_notify_over_unix_socket(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'notify')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        n = systemd.Notifier({'NOTIFY_SOCKET': path,
+                              'WATCHDOG_USEC': '20000000'})
+        self.assertEqual(10.0, n.watchdog_interval)
+        self.assertTrue(n.ready())
+        self.assertEqual(b'READY=1', sock.recv(100))
+        self.assertTrue(n.watchdog())
+        self.assertEqual(b'WATCHDOG=1', sock.recv(100))
+
+    def test_no_socket_is_a_noop(self):
+        n = systemd.Notifier({})
+        self.assertFalse(n.ready())
+        self.assertIsNone(n.watchdog_interval)
+
+
+class TestMetrics(testtools.TestCase):
+
+    def test_render_and_textfile(self):
+        m = metrics_mod.Metrics()
+        m.observe_requests({('GET', 200): 3, ('PUT', 409): 1})
+        m.observe_requests({('GET', 200): 5, ('PUT', 409): 1})
+        m.cycle(0.05, ok=True, providers=2, traits=40, now=1700000000)
+        m.error('placement_unavailable')
+        text = m.render().decode()
+        self.assertIn('mdev_traits_last_success_timestamp_seconds 1.7e+09',
+                      text)
+        self.assertIn('mdev_traits_placement_requests_total{method="GET",'
+                      'status="200"} 5.0', text)
+        self.assertIn('mdev_traits_devices_published 2.0', text)
+        self.assertIn('mdev_traits_errors_total{kind="placement_'
+                      'unavailable"} 1.0', text)
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'mdev_traits.prom')
+        m.write_textfile(path)
+        with open(path) as f:
+            self.assertEqual(text, f.read())
+        self.assertEqual(['mdev_traits.prom'], os.listdir(tmp))
+
+
+class TestConfigChecks(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def test_exposed_secret(self):
+        conf, path = make_conf(self.tmp, '[placement]\nauth_type = '
+                               'admin_token\ntoken = admin\n')
+        os.chmod(path, 0o644)
+        self.assertEqual([path], service.exposed_secret_files(conf))
+        os.chmod(path, 0o640)
+        self.assertEqual([], service.exposed_secret_files(conf))
+
+    def test_unknown_enabled_type_names_file(self):
+        conf, path = make_conf(self.tmp, '[devices]\nenabled_mdev_types = '
+                               'nvidia-231,nvidia-999\n')
+        found = models.DiscoveryResult(mdev_parents=(models.MdevParent(
+            name='0000:3b:00.0', types=(
+                models.MdevType(type_id='nvidia-231'),)),))
+        (err,) = service.unknown_enabled_types(conf, found)
+        self.assertIn(path, err)
+        self.assertIn('nvidia-999', err)
+        self.assertNotIn('nvidia-231,', err)
+        incomplete = models.DiscoveryResult(complete=False,
+                                            incomplete=frozenset({'mdev'}))
+        self.assertEqual([], service.unknown_enabled_types(conf,
+                                                           incomplete))
+
+    def test_validate_names_bad_option(self):
+        conf, path = make_conf(self.tmp, '[exporter]\ninterval = soon\n')
+        errors = exporter_cmd.validate(conf)
+        self.assertEqual(1, len(errors))
+        self.assertIn('[exporter] interval', errors[0])
+
+    def test_duplicate_device_address(self):
+        conf, _ = make_conf(self.tmp, '[devices]\nenabled_mdev_types = a,b\n'
+                            '[mdev_a]\ndevice_addresses = 0000:3b:00.0\n'
+                            '[mdev_b]\ndevice_addresses = 0000:3b:00.0\n')
+        errors = exporter_cmd.validate(conf)
+        self.assertIn('already used by [mdev_a]', errors[0])
+
+
+class FakeExporter(object):
+
+    def __init__(self, outcomes):
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def cycle(self):
+        self.calls += 1
+        outcome = self.outcomes.pop(0) if self.outcomes else 'ok'
+        if outcome == 'down':
+            raise reconciler_mod.NothingPublished('down')
+        if outcome == 'boom':
+            raise RuntimeError('boom')
+
+
+class FakeNotifier(systemd.Notifier):
+
+    def __init__(self):
+        super().__init__({})
+        self.sent = []
+
+    def notify(self, state):
+        self.sent.append(state)
+        return True
+
+
+class TestDaemon(testtools.TestCase):
+
+    def test_backoff_then_recover_and_ready_once(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf, _ = make_conf(tmp, '[exporter]\ninterval = 60\n'
+                            'retry_initial_delay = 0.1\n'
+                            'interval_jitter = 0\nhotplug = false\n')
+        fake = FakeExporter(['down', 'boom', 'down', 'ok'])
+        notifier = FakeNotifier()
+        daemon = service.Daemon(conf, make_exporter=lambda c: fake,
+                                notifier=notifier)
+        waits = []
+
+        def fake_wait(seconds):
+            waits.append(round(seconds, 3))
+            if fake.calls >= 4:
+                daemon.stop()
+
+        daemon._wait = fake_wait
+        t = threading.Thread(target=daemon.run)
+        t.start()
+        t.join(10)
+        self.assertFalse(t.is_alive())
+        self.assertEqual([0.1, 0.2, 0.4, 60], waits)
+        self.assertEqual(1, notifier.sent.count('READY=1'))
+        self.assertIn('STOPPING=1', notifier.sent)
+        self.assertEqual(0, daemon.failures)
+
+    def test_failed_reload_keeps_config(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf, _ = make_conf(tmp, '[exporter]\nhotplug = false\n')
+
+        def bad_reload():
+            raise RuntimeError('[exporter] interval: bad')
+
+        daemon = service.Daemon(conf, make_exporter=lambda c: FakeExporter(
+            []), reload_conf=bad_reload, notifier=FakeNotifier())
+        old = daemon.exporter
+        daemon._on_hup(None, None)
+        daemon._do_reload()
+        self.assertIs(old, daemon.exporter)
+        self.assertIs(conf, daemon.conf)
