@@ -70,6 +70,62 @@ class MdevParent:
         return None
 
 
+# The vdpa bus driver that hands a vDPA device to user space (QEMU) through
+# a /dev/vhost-vdpa-N character device; ``virtio_vdpa`` binds it to the
+# host's own virtio drivers instead.
+VDPA_DRIVER_VHOST = 'vhost_vdpa'
+VDPA_DRIVER_VIRTIO = 'virtio_vdpa'
+
+
+@dataclasses.dataclass(frozen=True)
+class VdpaDevice:
+    """A vDPA device (``bus/vdpa/devices/<name>`` plus what iproute2's
+    ``vdpa`` tool reports about it, see mdev_traits.discovery.vdpa).
+
+    Numbers are None when the kernel or the tool does not report them.
+    Feature names are as the ``vdpa`` tool prints them (``MQ``,
+    ``VERSION_1``, ``RING_PACKED``; a bit the tool has no name for is
+    ``bit_<n>``).
+    """
+
+    name: str                                  # "vdpa0"
+    device_type: typing.Optional[str] = None   # virtio class: "net", "block"
+    mgmtdev: typing.Optional[str] = None       # "pci/0000:3b:00.2"
+    # driver of the management device ("mlx5_core", "ifcvf"), or the name
+    # of a management device that is not on a bus ("vdpasim_net")
+    mgmtdev_driver: typing.Optional[str] = None
+    driver: typing.Optional[str] = None        # vdpa bus driver bound
+    vhost_dev: typing.Optional[str] = None     # "vhost-vdpa-0"
+    vendor_id: typing.Optional[int] = None     # decimal, as reported
+    max_vqs: typing.Optional[int] = None
+    max_vq_size: typing.Optional[int] = None
+    max_vq_pairs: typing.Optional[int] = None
+    mtu: typing.Optional[int] = None
+    mac: typing.Optional[str] = None
+    # features the device offers; ``features_source`` says where they were
+    # read: "device" (dev config show dev_features) or "mgmtdev" (mgmtdev
+    # show dev_features, when the kernel does not report the device's own)
+    supported_features: typing.Tuple[str, ...] = ()
+    features_source: typing.Optional[str] = None
+    negotiated_features: typing.Tuple[str, ...] = ()
+    parent: typing.Optional[str] = None        # sysfs name of the parent
+    # the closest PCI device above the vDPA device (a VF, a PF, or the PF
+    # of a scalable function) and its physical function when it is a VF
+    pci: typing.Optional[PciInfo] = None
+    physfn: typing.Optional[str] = None
+    # network interfaces of the physical function (``physfn/net/*``, or
+    # ``net/*`` of the PCI device itself when it is not a VF)
+    pf_netdevs: typing.Tuple[str, ...] = ()
+    # not every attribute could be read: add traits, remove nothing
+    partial: bool = False
+
+    @property
+    def usable_by_vms(self):
+        """Bound to vhost_vdpa with its character device present."""
+        return (self.driver == VDPA_DRIVER_VHOST
+                and self.vhost_dev is not None)
+
+
 # Kinds of hardware; a discovery source reports the kinds it covers as
 # incomplete when it failed, so that only those providers are kept as they
 # are (never removed) for that cycle.
