@@ -1,0 +1,274 @@
+"""``mdev-traits-exporter requirements``: what a destination must have.
+
+    mdev-traits-exporter requirements --config-file FILE
+        (--mdev UUID | --parent DEVICE --type TYPE | --vdpa NAME)
+        [--format extra-specs|osc|json] [--check]
+
+Prints the traits a destination must have to take a device of this host,
+following the published compatibility rules
+(:mod:`mdev_traits.mapping.requirements`). With ``--check`` it asks
+Placement which hosts qualify now and, for each host that does not, which
+required traits it lacks. Exit status: 0 (with ``--check``: at least one
+host qualifies), 1 none qualifies or Placement unreachable, 2 bad
+arguments or unknown device.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import urllib.parse
+
+from oslo_config import cfg
+
+from mdev_traits.discovery import sysfs
+from mdev_traits.mapping import mdev as mdev_mapping
+from mdev_traits.mapping import names
+from mdev_traits.mapping import requirements as req_mod
+from mdev_traits.mapping import tree as tree_mod
+from mdev_traits.placement import client as client_mod
+from mdev_traits import service
+
+FORMATS = ('extra-specs', 'osc', 'json')
+
+cli_opts = [
+    cfg.StrOpt('mdev', metavar='UUID',
+               help='An mdev of this host, by UUID (as under '
+                    '<sysfs_root>/bus/mdev/devices/<uuid>).'),
+    cfg.StrOpt('parent', metavar='DEVICE',
+               help='A parent device (PCI address or sysfs name); with '
+                    '--type.'),
+    cfg.StrOpt('type', dest='mdev_type', metavar='TYPE',
+               help='An mdev type id of --parent, e.g. nvidia-231.'),
+    cfg.StrOpt('vdpa', dest='vdpa_device', metavar='NAME',
+               help='A vDPA device of this host, by name (vdpa0).'),
+    cfg.StrOpt('format', default='extra-specs', choices=FORMATS,
+               help='extra-specs: flavor extra specs, plain and as '
+                    'numbered request group 1; osc: an "openstack '
+                    'allocation candidate list" command line; json.'),
+    cfg.BoolOpt('check', default=False,
+                help='Ask Placement now which hosts qualify, and which '
+                     'required traits the others lack.'),
+]
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _out(text=''):
+    sys.stdout.write(text + '\n')
+
+
+def find_mdev(found, uuid):
+    """(parent, type) that hold the mdev ``uuid``, or (None, None)."""
+    uuid = uuid.lower()
+    for parent in found.mdev_parents:
+        for mdev_type in parent.types:
+            if uuid in mdev_type.instances:
+                return parent, mdev_type
+    return None, None
+
+
+def find_parent_type(found, parent_name, type_id):
+    for parent in found.mdev_parents:
+        if parent.name.lower() == parent_name.lower():
+            mdev_type = parent.get_type(type_id)
+            if mdev_type is None:
+                raise UsageError('parent %s offers no type %s (it offers: '
+                                 '%s)' % (parent.name, type_id, ', '.join(
+                                     t.type_id for t in parent.types)))
+            return parent, mdev_type
+    raise UsageError('no mdev parent %s on this host (parents: %s)' % (
+        parent_name, ', '.join(p.name for p in found.mdev_parents)
+        or 'none'))
+
+
+def dynamic_settings(sysfs_root, uuid, mdev_type):
+    """dynamic_resources of the type, with the mdev's current values."""
+    settings = []
+    for attr in mdev_type.dynamic_resources:
+        value = None
+        if uuid:
+            path = os.path.join(sysfs_root, 'bus', 'mdev', 'devices',
+                                uuid.lower(), attr)
+            try:
+                value = sysfs.read_attr(path)
+            except sysfs.SysfsReadError:
+                value = None
+        settings.append((attr, value))
+    return settings
+
+
+def source_requirements(conf, found=None):
+    """Requirements of the device named on the command line."""
+    choices = [bool(conf.mdev), bool(conf.parent or conf.mdev_type),
+               bool(conf.vdpa_device)]
+    if sum(choices) != 1:
+        raise UsageError('name one device: --mdev UUID, --parent DEVICE '
+                         '--type TYPE, or --vdpa NAME')
+    if found is None:
+        found = service.discover(conf)
+    root_name = conf.exporter.root_provider_name
+    extra_providers, enrichers = service.mapping_extensions(conf)
+    if conf.vdpa_device:
+        tree = tree_mod.build_tree(
+            found, mdev_mapping.MdevConfig(), root_name,
+            enrichers=enrichers, extra_providers=extra_providers)
+        name = names.vdpa_provider_name(root_name, conf.vdpa_device)
+        provider = tree.by_name().get(name)
+        if provider is None:
+            raise UsageError('no vDPA device %s on this host' %
+                             conf.vdpa_device)
+        return provider, req_mod.requirements(
+            provider.trait_names, provider.resource_class)
+    if conf.mdev:
+        parent, mdev_type = find_mdev(found, conf.mdev)
+        if parent is None:
+            raise UsageError('no mdev %s under %s/bus/mdev/devices' % (
+                conf.mdev, conf.exporter.sysfs_root))
+    else:
+        if not (conf.parent and conf.mdev_type):
+            raise UsageError('--parent and --type go together')
+        parent, mdev_type = find_parent_type(found, conf.parent,
+                                             conf.mdev_type)
+    configured = service.mdev_config_from_conf(conf)
+    # the mdev's own type on its parent, whatever is enabled now
+    pinned = mdev_mapping.MdevConfig(
+        enabled_types=(mdev_type.type_id,),
+        device_addresses=((mdev_type.type_id, (parent.name,)),),
+        mdev_classes=((mdev_type.type_id,
+                       configured.resource_class(mdev_type.type_id)),))
+    tree = tree_mod.build_tree(
+        dataclasses.replace(found, mdev_parents=(parent,)), pinned,
+        root_name, enrichers=enrichers)
+    provider = tree.providers[0]
+    settings = dynamic_settings(conf.exporter.sysfs_root, conf.mdev,
+                                mdev_type)
+    return provider, req_mod.requirements(
+        provider.trait_names, provider.resource_class, settings)
+
+
+def check(client, reqs):
+    """{'query', 'qualifying': {host: [providers]},
+    'lacking': {host: (provider, [missing traits])}}."""
+    rc = reqs.resource_class or 'VGPU'
+    resp = client.get('/allocation_candidates?%s' % reqs.query())
+    qualifying = {}
+    root_names = {}
+
+    def root_name(uuid):
+        if uuid not in root_names:
+            r = client.get('/resource_providers/%s' % uuid)
+            root_names[uuid] = r.body['name'] if r.ok else uuid
+        return root_names[uuid]
+
+    if resp.ok:
+        summaries = resp.body.get('provider_summaries', {})
+        for ar in resp.body.get('allocation_requests', []):
+            for rp_uuid in ar['allocations']:
+                root = summaries[rp_uuid]['root_provider_uuid']
+                qualifying.setdefault(root_name(root), set()).add(
+                    _provider_name(client, rp_uuid))
+    elif resp.status != 400:
+        raise client_mod.PlacementUnavailable('%s: %s' % (
+            resp, resp.error_detail))
+    # Hosts with free capacity of the resource class that do not qualify
+    lacking = {}
+    free = client.get('/resource_providers?resources=%s:1' %
+                      urllib.parse.quote(rc))
+    for rp in (free.body or {}).get('resource_providers', []):
+        host = root_name(rp['root_provider_uuid'])
+        if host in qualifying:
+            continue
+        traits = client.get('/resource_providers/%s/traits' % rp['uuid'])
+        lack = req_mod.missing(reqs.traits, traits.body.get('traits', [])
+                               if traits.ok else [])
+        best = lacking.get(host)
+        if best is None or len(lack) < len(best[1]):
+            lacking[host] = (rp['name'], lack)
+    return {'query': 'GET /allocation_candidates?%s' % reqs.query(),
+            'qualifying': {h: sorted(p) for h, p in qualifying.items()},
+            'lacking': lacking}
+
+
+def _provider_name(client, uuid):
+    r = client.get('/resource_providers/%s' % uuid)
+    return r.body['name'] if r.ok else uuid
+
+
+def print_requirements(provider, reqs, fmt):
+    if fmt == 'json':
+        return
+    if fmt == 'osc':
+        _out(reqs.osc_command())
+        return
+    _out('# Source: %s (%s%s)' % (provider.name, provider.parent_device,
+                                  ', type %s' % provider.mdev_type
+                                  if provider.mdev_type else ''))
+    _out('# Flavor extra specs:')
+    for line in reqs.extra_specs():
+        _out(line)
+    _out('# The same as request group 1:')
+    for line in reqs.extra_specs(group=1):
+        _out(line)
+    for req in reqs.required:
+        _out('#   %s: %s' % (req.trait, req.reason))
+    if reqs.settings:
+        _out('# Settings to apply on the destination device '
+             '(dynamic_resources, not traits):')
+        for attr, value in reqs.settings:
+            _out('#   %s = %s' % (attr, '<unknown>' if value is None
+                                  else value))
+
+
+def print_check(result):
+    _out('Hosts that can take it (%s):' % result['query'])
+    if not result['qualifying']:
+        _out('  none')
+    for host, providers in sorted(result['qualifying'].items()):
+        _out('  %s  (%s)' % (host, ', '.join(providers)))
+    _out('Hosts that cannot:')
+    if not result['lacking']:
+        _out('  none')
+    for host, (provider, lack) in sorted(result['lacking'].items()):
+        _out('  %s  lacks %s  (best provider: %s)' % (
+            host, ', '.join(lack) or 'nothing (no free capacity?)',
+            provider))
+
+
+def run(conf):
+    try:
+        provider, reqs = source_requirements(conf)
+    except UsageError as exc:
+        sys.stderr.write('mdev-traits-exporter requirements: error: %s\n' %
+                         exc)
+        return 2
+    print_requirements(provider, reqs, conf.format)
+    result = None
+    status = 0
+    if conf.check:
+        client = client_mod.client_from_conf(conf)
+        try:
+            result = check(client, reqs)
+        except client_mod.PlacementUnavailable as exc:
+            sys.stderr.write('mdev-traits-exporter requirements: error: '
+                             'Placement unavailable: %s\n' % exc)
+            return 1
+        if conf.format != 'json':
+            print_check(result)
+        status = 0 if result['qualifying'] else 1
+    if conf.format == 'json':
+        out = reqs.to_dict()
+        out['source'] = {'provider': provider.name,
+                         'device': provider.parent_device,
+                         'mdev_type': provider.mdev_type}
+        if result is not None:
+            out['check'] = {
+                'query': result['query'],
+                'qualifying': result['qualifying'],
+                'lacking': {h: {'provider': p, 'missing': m}
+                            for h, (p, m) in result['lacking'].items()}}
+        json.dump(out, sys.stdout, indent=2, sort_keys=True)
+        _out()
+    return status

@@ -1,0 +1,70 @@
+import testtools
+
+from mdev_traits.mapping import requirements as req
+
+
+class TestRequirements(testtools.TestCase):
+
+    SOURCE = {
+        'CUSTOM_MDEV_TYPE_NVIDIA_231', 'CUSTOM_MDEV_DEVICE_API_VFIO_PCI',
+        'CUSTOM_PCI_VENDOR_10DE', 'CUSTOM_PCI_DEVICE_10DE_1EB8',
+        'CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4940',
+        'CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4941',
+        'HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_0',
+        'HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_2',
+        'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_5',
+        'HW_GPU_MAX_DISPLAY_HEADS_1', 'HW_GPU_MAX_DISPLAY_HEADS_4',
+        'HW_GPU_RESOLUTION_W1920H1080', 'HW_GPU_API_VULKAN',
+        'CUSTOM_OPERATOR_GOLD',
+    } | {'CUSTOM_MDEV_SWVER_NVIDIA_535_%d' % k for k in range(130)}
+
+    def test_rules(self):
+        r = req.requirements(self.SOURCE, 'VGPU', [('aggregator', '2')])
+        self.assertEqual((
+            'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_5',
+            'CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4940',
+            'CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4941',
+            'CUSTOM_MDEV_DEVICE_API_VFIO_PCI',
+            'CUSTOM_MDEV_SWVER_NVIDIA_535_129',
+            'CUSTOM_MDEV_TYPE_NVIDIA_231',
+            'HW_GPU_API_VULKAN',
+            'HW_GPU_MAX_DISPLAY_HEADS_4',
+            'HW_GPU_RESOLUTION_W1920H1080'), r.traits)
+        skipped = dict(r.skipped)
+        self.assertIn('CUSTOM_PCI_DEVICE_10DE_1EB8', skipped)
+        self.assertIn('CUSTOM_OPERATOR_GOLD', skipped)
+        self.assertIn('implied', skipped['CUSTOM_MDEV_SWVER_NVIDIA_535_3'])
+        self.assertEqual((('aggregator', '2'),), r.settings)
+
+    def test_versions_of_two_majors_are_separate_families(self):
+        r = req.requirements({'CUSTOM_MDEV_SWVER_X_1_0',
+                              'CUSTOM_MDEV_SWVER_X_1_3',
+                              'CUSTOM_MDEV_SWVER_Y_2_0'})
+        self.assertEqual(('CUSTOM_MDEV_SWVER_X_1_3',
+                          'CUSTOM_MDEV_SWVER_Y_2_0'), r.traits)
+
+    def test_numeric_not_lexical_levels(self):
+        r = req.requirements({'CUSTOM_MDEV_SWVER_X_1_9',
+                              'CUSTOM_MDEV_SWVER_X_1_10'})
+        self.assertEqual(('CUSTOM_MDEV_SWVER_X_1_10',), r.traits)
+        r = req.requirements({'HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_2',
+                              'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V10_0',
+                              'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V9_0'})
+        self.assertEqual(('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V10_0',),
+                         r.traits)
+
+    def test_output_forms(self):
+        r = req.requirements({'CUSTOM_MDEV_TYPE_NVIDIA_231'}, 'VGPU')
+        self.assertEqual(['resources:VGPU=1',
+                          'trait:CUSTOM_MDEV_TYPE_NVIDIA_231=required'],
+                         r.extra_specs())
+        self.assertEqual(['resources1:VGPU=1',
+                          'trait1:CUSTOM_MDEV_TYPE_NVIDIA_231=required'],
+                         r.extra_specs(group=1))
+        self.assertEqual('openstack allocation candidate list --resource '
+                         'VGPU=1 --required CUSTOM_MDEV_TYPE_NVIDIA_231',
+                         r.osc_command())
+        self.assertEqual('resources=VGPU:1&required='
+                         'CUSTOM_MDEV_TYPE_NVIDIA_231', r.query())
+        self.assertEqual(['CUSTOM_X'], req.missing(['CUSTOM_X', 'B'],
+                                                   ['B']))
