@@ -35,6 +35,11 @@ DEMO_QUERIES = [
 ]
 
 
+# An mdev of the sample gpu-host-1 (GRID T4-2Q on 0000:3b:00.0).
+DEMO_SOURCE_HOST = 'gpu-host-1'
+DEMO_SOURCE_MDEV = '4b20d080-1b54-4048-85b3-a6a62d165c01'
+
+
 def sample_hosts():
     """[(host name, ttar path, config snippet path)], sorted."""
     hosts = []
@@ -167,6 +172,20 @@ def main(argv=None):
                            for rp in ar['allocations']})
             _say('  -> %d candidate(s): %s\n' % (
                 len(hits), ', '.join(hits) or 'none'))
+        # Live migration: which hosts can take the vGPU of a VM running on
+        # gpu-host-1, and why the others cannot.
+        src = dict((h, os.path.join(workdir, h, 'mdev-traits.conf'))
+                   for h, _a, _s in hosts).get(DEMO_SOURCE_HOST)
+        if src:
+            _say('Live migration: where can the vGPU %s of a VM on %s go?'
+                 % (DEMO_SOURCE_MDEV, DEMO_SOURCE_HOST))
+            proc = _run([sys.executable, '-m', 'mdev_traits.cmd.exporter',
+                         'requirements', '--config-file', src, '--mdev',
+                         DEMO_SOURCE_MDEV, '--check'])
+            _say(proc.stdout)
+            if proc.returncode not in (0, 1):
+                _say(proc.stderr)
+                return 1
         _say(json.dumps({'placement': server.url, 'workdir': workdir}))
         return 0
     finally:

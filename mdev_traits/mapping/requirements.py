@@ -11,6 +11,10 @@ source's provider says how it turns into required traits of a destination.
 * ``all``: require every trait of the family the source has (the
   destination's ``compatible_<field>`` values must cover the source's;
   every API and resolution the source offers).
+* ``frontier``: a two-dimensional "fits inside" family (resolutions: a
+  GPU publishes every standard resolution whose width and height both fit
+  in its maximum): require the resolutions no other one of the source
+  contains, which imply the rest.
 * ``skip``: not part of the compatibility rules (PCI ids: the type already
   fixes the device model).
 
@@ -25,6 +29,7 @@ import typing
 EXACT = 'exact'
 TOP = 'top'
 ALL = 'all'
+FRONTIER = 'frontier'
 SKIP = 'skip'
 
 
@@ -64,8 +69,15 @@ FAMILIES = (
            level_groups=(2,)),
     Family('framebuffer', r'^CUSTOM_VGPU_FRAMEBUFFER_MB_(\d+)$', TOP,
            'framebuffer in use: at least as large', level_groups=(1,)),
-    Family('resolutions', r'^(CUSTOM_)?HW_GPU_RESOLUTION_W\d+H\d+$', ALL,
-           'every resolution the guest may use'),
+    Family('resolutions', r'^(CUSTOM_)?HW_GPU_RESOLUTION_W(\d+)H(\d+)$',
+           FRONTIER, 'every resolution the guest may use',
+           level_groups=(2, 3)),
+    # OpenGL and OpenCL versions are published cumulatively (every lower
+    # standard version too): the highest one implies the others
+    Family('OpenGL/OpenCL version',
+           r'^(CUSTOM_)?HW_GPU_API_(OPENGL|OPENCL)_V(\d+)_(\d+)$', TOP,
+           'API version in use: at least the same',
+           key_groups=(2,), level_groups=(3, 4)),
     Family('graphics and compute APIs', r'^(CUSTOM_)?HW_GPU_API_', ALL,
            'every API the guest may use'),
     Family('vDPA type', r'^CUSTOM_VDPA_TYPE_', EXACT, 'same vDPA type'),
@@ -157,6 +169,7 @@ def requirements(source_traits, resource_class=None, settings=()):
     required = {}
     skipped = []
     tops = {}
+    frontier = {}
     for trait in sorted(source_traits):
         family, match = _classify(trait)
         if family is None:
@@ -168,6 +181,10 @@ def requirements(source_traits, resource_class=None, settings=()):
             skipped.append((trait, family.reason))
         elif family.policy in (EXACT, ALL):
             required[trait] = Requirement(trait, family.name, family.reason)
+        elif family.policy == FRONTIER:
+            frontier.setdefault(family, []).append(
+                (tuple(int(match.group(g)) for g in family.level_groups),
+                 trait))
         elif family.policy == TOP:
             key = (family.name,) + tuple(match.group(g)
                                          for g in family.key_groups)
@@ -181,6 +198,15 @@ def requirements(source_traits, resource_class=None, settings=()):
                 skipped.append((trait, 'implied by a higher level'))
     for _level, trait, family in tops.values():
         required[trait] = Requirement(trait, family.name, family.reason)
+    for family, points in frontier.items():
+        for dims, trait in points:
+            inside = any(other != dims and all(
+                o >= d for o, d in zip(other, dims)) for other, _t in points)
+            if inside:
+                skipped.append((trait, 'implied by a larger one'))
+            else:
+                required[trait] = Requirement(trait, family.name,
+                                              family.reason)
     return Requirements(
         resource_class=resource_class,
         required=tuple(required[t] for t in sorted(required)),

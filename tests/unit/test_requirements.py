@@ -53,6 +53,23 @@ class TestRequirements(testtools.TestCase):
         self.assertEqual(('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V10_0',),
                          r.traits)
 
+    def test_resolution_frontier_and_api_versions(self):
+        r = req.requirements({
+            'HW_GPU_RESOLUTION_W1920H1080', 'HW_GPU_RESOLUTION_W1920H1200',
+            'HW_GPU_RESOLUTION_W2560H1440', 'HW_GPU_RESOLUTION_W1600H1200',
+            'HW_GPU_API_OPENGL_V4_5', 'CUSTOM_HW_GPU_API_OPENGL_V4_6',
+            'HW_GPU_API_OPENGL_V3_3', 'HW_GPU_API_OPENCL_V1_2',
+            'HW_GPU_API_VULKAN'})
+        # every other resolution fits inside 2560x1440
+        self.assertEqual(('CUSTOM_HW_GPU_API_OPENGL_V4_6',
+                          'HW_GPU_API_OPENCL_V1_2', 'HW_GPU_API_VULKAN',
+                          'HW_GPU_RESOLUTION_W2560H1440'), r.traits)
+        r = req.requirements({'HW_GPU_RESOLUTION_W2560H1440',
+                              'HW_GPU_RESOLUTION_W1920H1600'})
+        # neither fits inside the other: both are needed
+        self.assertEqual(('HW_GPU_RESOLUTION_W1920H1600',
+                          'HW_GPU_RESOLUTION_W2560H1440'), r.traits)
+
     def test_output_forms(self):
         r = req.requirements({'CUSTOM_MDEV_TYPE_NVIDIA_231'}, 'VGPU')
         self.assertEqual(['resources:VGPU=1',
