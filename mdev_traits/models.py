@@ -185,3 +185,51 @@ def merge_results(results):
                            incomplete=frozenset(incomplete),
                            errors=tuple(errors),
                            **{k: tuple(v) for k, v in fields.items()})
+
+
+# -- GPU capability sources (DiscoveryResult.gpus) --------------------------
+
+@dataclasses.dataclass(frozen=True)
+class GpuInfo:
+    """What a capability source (NVML) says about one physical GPU."""
+
+    address: str                      # PF address as sysfs names it
+    source: str                       # "nvml"
+    name: typing.Optional[str] = None  # "NVIDIA H100 PCIe"
+    vendor: typing.Optional[str] = None
+    device: typing.Optional[str] = None
+    # (major, minor), e.g. (9, 0)
+    cuda_compute_capability: typing.Optional[typing.Tuple[int, int]] = None
+    memory_mb: typing.Optional[int] = None
+    driver_version: typing.Optional[str] = None
+    # SR-IOV virtual functions of this GPU (sysfs virtfnN links): an mdev
+    # parent or a vGPU VF among them is a slice of this GPU
+    virtual_functions: typing.Tuple[str, ...] = ()
+
+
+# PciGpu.mode
+GPU_MODE_VGPU_VF = 'vgpu-vf'
+GPU_MODE_PASSTHROUGH = 'passthrough'
+
+
+@dataclasses.dataclass(frozen=True)
+class PciGpu:
+    """A GPU PCI function that nova schedules with PCI in Placement.
+
+    ``vgpu-vf``: an SR-IOV VF carrying an NVIDIA vGPU without the mdev
+    bus (``<vf>/nvidia/creatable_vgpu_types``, ``current_vgpu_type``);
+    ``passthrough``: a whole GPU bound to vfio-pci.
+    """
+
+    pci: PciInfo
+    mode: str                         # GPU_MODE_*
+    physfn: typing.Optional[str] = None   # PF address of a VF
+    # (id, name) the VF can take now, from nvidia/creatable_vgpu_types
+    creatable_vgpu_types: typing.Tuple[typing.Tuple[int, str], ...] = ()
+    # (id, name or None) from nvidia/current_vgpu_type; None when 0 (unset)
+    current_vgpu_type: typing.Optional[
+        typing.Tuple[int, typing.Optional[str]]] = None
+
+    @property
+    def address(self):
+        return self.pci.address

@@ -17,9 +17,11 @@ from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.discovery import base as discovery_base
+from mdev_traits import gpu_profiles
 from mdev_traits import hotplug
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
+from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits import metrics as metrics_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
@@ -118,13 +120,19 @@ def mapping_extensions(conf):
     """
     extra_providers = []
     enrichers = []
+    extra_providers.append(vdpa_mapping.provider_factory(
+        vdpa_mapping.VdpaConfig.from_conf(conf)))
+    # GPU capability traits: profiles and operator rules are read here
+    # (I/O) and handed as plain data to the pure enricher
+    enrichers.extend(gpu_profiles.enrichers_from_conf(conf))
     return extra_providers, enrichers
 
 
 def discover(conf, collectors=None):
     if collectors is None:
         collectors = discovery_base.load_collectors(
-            conf.exporter.discovery_sources, conf.exporter.sysfs_root)
+            conf.exporter.discovery_sources, conf.exporter.sysfs_root,
+            conf=conf)
     return discovery_base.discover(collectors)
 
 
@@ -132,7 +140,8 @@ def desired_tree(conf, collectors=None):
     """Discover the host and map it (no Placement request)."""
     if collectors is None:
         collectors = discovery_base.load_collectors(
-            conf.exporter.discovery_sources, conf.exporter.sysfs_root)
+            conf.exporter.discovery_sources, conf.exporter.sysfs_root,
+            conf=conf)
     found = discovery_base.discover(collectors)
     mdev_config = mdev_config_from_conf(conf)
     extra_providers, enrichers = mapping_extensions(conf)
@@ -155,7 +164,8 @@ class Exporter(object):
         self.log_errors = log_errors
         self.metrics = metrics or metrics_mod.Metrics()
         self.collectors = discovery_base.load_collectors(
-            conf.exporter.discovery_sources, conf.exporter.sysfs_root)
+            conf.exporter.discovery_sources, conf.exporter.sysfs_root,
+            conf=conf)
         self.client = client or client_mod.client_from_conf(conf)
         self.reconciler = reconciler_mod.Reconciler(
             self.client, conf.exporter.root_provider_name,

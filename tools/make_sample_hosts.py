@@ -43,6 +43,8 @@ Where the values come from:
   migration with assigned devices" RFC (Yan Zhao et al., 2020).  No
   upstream driver exposes them; the QAT 4xxx parent of ``mixed-host`` is
   a hypothetical vendor driver that does.
+* NVIDIA vGPU on SR-IOV VFs without the mdev bus (``gpu-host-4``) and
+  whole-GPU passthrough: see mdev_traits/testing/gpu_builder.py.
 * mtty: samples/vfio-mdev/mtty.c.  vfio-ap: Documentation/arch/s390/
   vfio-ap.rst and drivers/s390/crypto/vfio_ap_*.c.  vfio-ccw:
   Documentation/arch/s390/vfio-ccw.rst.
@@ -211,10 +213,30 @@ def build_mixed_host(b):
     b.add_ccw_subchannel('0.0.0313')
 
 
+def build_gpu_host_4(b):
+    """H200 with vGPUs on SR-IOV VFs (no mdev bus), L40S on vfio-pci."""
+    # Layouts and sources: mdev_traits/testing/gpu_builder.py.
+    from mdev_traits.testing import gpu_builder
+    types = gpu_builder.H200_VGPU_TYPES
+    gpu_builder.add_vgpu_pf(b, '0000:41:00.0', numa_node=0)
+    # two VFs with a 1-18C vGPU each, one with a 2-35C, one still free
+    gpu_builder.add_vgpu_vf(b, '0000:41:00.4', '0000:41:00.0',
+                            current=1414)
+    gpu_builder.add_vgpu_vf(b, '0000:41:00.5', '0000:41:00.0',
+                            current=1414)
+    gpu_builder.add_vgpu_vf(b, '0000:41:00.6', '0000:41:00.0',
+                            current=1416)
+    gpu_builder.add_vgpu_vf(b, '0000:41:00.7', '0000:41:00.0',
+                            creatable=[t for t in types
+                                       if t[0] in (1414, 1415, 1416)])
+    gpu_builder.add_passthrough_gpu(b, '0000:c1:00.0', numa_node=1)
+
+
 HOSTS = (
     ('gpu-host-1', build_gpu_host_1),
     ('gpu-host-2', build_gpu_host_2),
     ('gpu-host-3', build_gpu_host_3),
+    ('gpu-host-4', build_gpu_host_4),
     ('mixed-host', build_mixed_host),
 )
 

@@ -8,6 +8,7 @@ from mdev_traits.conf import devices
 from mdev_traits.conf import exporter
 from mdev_traits.conf import metrics
 from mdev_traits.conf import placement
+from mdev_traits.conf import profiles
 from mdev_traits.conf import vdpa
 
 
@@ -16,10 +17,12 @@ def register_opts(conf):
     devices.register_opts(conf)
     metrics.register_opts(conf)
     placement.register_opts(conf)
+    profiles.register_opts(conf)
     vdpa.register_opts(conf)
 
 
 def list_opts():
     return (exporter.list_opts() + devices.list_opts()
             + metrics.list_opts() + placement.list_opts()
+            + profiles.list_opts()
             + vdpa.list_opts())

@@ -60,11 +60,14 @@ exporter_opts = [
                     'still removes only what it owns. When it cannot be '
                     'read or written the exporter falls back to the '
                     'trait prefixes it reserves (CUSTOM_MDEV_, '
-                    'CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_).'),
+                    'CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, '
+                    'CUSTOM_VIRTIO_).'),
     cfg.ListOpt('discovery_sources',
-                default=['mdev'],
+                default=['mdev', 'vdpa'],
                 help='Discovery sources to run, by entry point name in the '
-                     '"mdev_traits.discovery" namespace.'),
+                     '"mdev_traits.discovery" namespace. "vdpa" costs '
+                     'nothing on a host without /sys/bus/vdpa (the vdpa '
+                     'tool is not even run there).'),
     cfg.IntOpt('max_conflict_retries',
                default=3,
                min=0,

@@ -37,14 +37,15 @@ vdpa_opts = [
                     'BLOCK), so the default gives CUSTOM_VDPA_NET for a '
                     'vDPA NIC. [vdpa] type_resource_classes overrides it '
                     'per type.'),
-    cfg.DictOpt('type_resource_classes',
-                default={},
-                value_type=types.String(regex=_RC, max_length=255),
-                help='Resource class per virtio device type, overriding '
-                     '[vdpa] resource_class for that type, e.g. '
-                     '"net:CUSTOM_VDPA_NIC,block:CUSTOM_VDPA_DISK". Types '
-                     'are the virtio class names the vdpa tool uses '
-                     '("net", "block").'),
+    cfg.Opt('type_resource_classes',
+            type=types.Dict(value_type=types.String(regex=_RC,
+                                                    max_length=255)),
+            default={},
+            help='Resource class per virtio device type, overriding '
+                 '[vdpa] resource_class for that type, e.g. '
+                 '"net:CUSTOM_VDPA_NIC,block:CUSTOM_VDPA_DISK". Types '
+                 'are the virtio class names the vdpa tool uses '
+                 '("net", "block").'),
     cfg.ListOpt('physical_device_mappings',
                 default=[],
                 item_type=types.String(regex=r'^[^:\s]+:[^:\s]+$'),

@@ -28,13 +28,25 @@ class Collector(metaclass=abc.ABCMeta):
     def __init__(self, sysfs_root):
         self.sysfs_root = sysfs_root
 
+    def configure(self, conf):
+        """Read the source's own options (its ``[group]`` in ``conf``).
+
+        Called by :func:`load_collectors` right after ``__init__`` when it
+        is given the configuration; sources without options ignore it.
+        """
+
     @abc.abstractmethod
     def collect(self):
         """Return a :class:`mdev_traits.models.DiscoveryResult`."""
 
 
-def load_collectors(names, sysfs_root):
-    """Instantiate the named collectors; unknown names raise ValueError."""
+def load_collectors(names, sysfs_root, conf=None):
+    """Instantiate the named collectors; unknown names raise ValueError.
+
+    With ``conf`` (the parsed configuration), each collector's
+    ``configure(conf)`` is called so that it can read its own options
+    (stevedore only passes ``sysfs_root`` to the constructors).
+    """
     errors = []
 
     def on_missing(names_):
@@ -49,7 +61,13 @@ def load_collectors(names, sysfs_root):
                          'discovery_sources (known: %s)' % (
                              ', '.join(sorted(errors)),
                              ', '.join(sorted(available_collectors()))))
-    return [ext.obj for ext in mgr]
+    collectors = [ext.obj for ext in mgr]
+    if conf is not None:
+        for collector in collectors:
+            configure = getattr(collector, 'configure', None)
+            if configure is not None:
+                configure(conf)
+    return collectors
 
 
 def available_collectors():

@@ -217,21 +217,24 @@ class MdevCollector(base.Collector):
     # -- types -------------------------------------------------------------
 
     def _read_type(self, type_dir, type_id, parent_instances):
-        entries = sysfs.list_dir(type_dir)
+        # One listing with the file types (no stat per attribute), then
+        # only the attributes the model holds, each with open/read/close.
+        entries = sysfs.scan_dir(type_dir)
         if entries is None:
             raise _Vanished(type_dir, 'type vanished while being read')
-        present = set(entries)
         for attr in MANDATORY_TYPE_ATTRS:
-            if attr not in present:
+            if attr not in entries:
                 raise sysfs.SysfsReadError(
                     os.path.join(type_dir, attr),
                     'mandatory attribute is missing')
+        prefix = type_dir + os.sep
 
         def read(reader, attr, mandatory=False):
-            if attr not in present:
+            entry = entries.get(attr)
+            if entry is None:
                 return None
-            path = os.path.join(type_dir, attr)
-            value = reader(path)
+            path = prefix + attr
+            value = reader(path, regular=entry.is_file(follow_symlinks=False))
             if value is None:
                 # Listed a moment ago, gone now.
                 raise _Vanished(path, 'vanished while being read')
@@ -242,21 +245,24 @@ class MdevCollector(base.Collector):
                 return None
             return value
 
-        available = read(sysfs.read_int, 'available_instances')
+        # through sysfs.read_int(path) itself, as other readers expect
+        path = prefix + 'available_instances'
+        available = sysfs.read_int(path)
+        if available is None:
+            raise _Vanished(path, 'vanished while being read')
         if available < 0:
-            raise sysfs.SysfsReadError(
-                os.path.join(type_dir, 'available_instances'),
-                'negative value %d' % available)
+            raise sysfs.SysfsReadError(path, 'negative value %d' % available)
         compatible = []
-        for attr in entries:
+        for attr in sorted(entries):
             if attr.startswith('compatible_') and attr != 'compatible_type':
                 field = attr[len('compatible_'):]
                 if field:
                     compatible.append((field, read(sysfs.read_list, attr)))
 
         instances = set(parent_instances)
-        devices = sysfs.list_dir(os.path.join(type_dir, 'devices')) or ()
-        instances.update(d.lower() for d in devices if UUID_RE.match(d))
+        if 'devices' in entries:
+            devices = sysfs.list_names(prefix + 'devices') or ()
+            instances.update(d.lower() for d in devices if UUID_RE.match(d))
 
         mdev_type = models.MdevType(
             type_id=type_id,

@@ -20,10 +20,18 @@ absent optional attribute from a broken one:
   than the cap, not UTF-8, not a number, not a symlink, ...) ->
   :class:`SysfsReadError`, which carries the path and a short reason.
 
-Attributes are read with ``O_NONBLOCK`` and only when ``fstat`` says they
-are regular files, so a FIFO or device node planted in a fake tree cannot
+Attributes are read with ``O_NONBLOCK`` and only when they are regular
+files (``fstat``, or the file type the directory listing gave, see
+:func:`scan_dir`), so a FIFO or device node planted in a fake tree cannot
 block discovery; reads are capped at :data:`MAX_READ_BYTES` (a sysfs
 attribute is at most one page).
+
+A regular file is read with a single ``read()`` of ``MAX_READ_BYTES + 1``
+bytes: a read of a regular file, like that of a sysfs attribute (kernfs
+hands the whole ``show()`` output to one read), returns less than asked
+only at the end of the file. Reading one attribute costs three system
+calls (``open``, ``read``, ``close``) when the caller knows the file type
+from :func:`scan_dir`, four otherwise.
 """
 
 import errno
@@ -34,6 +42,7 @@ import stat
 MAX_READ_BYTES = 64 * 1024
 
 _LIST_SPLIT_RE = re.compile(r'[,\s]+')
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class SysfsReadError(Exception):
@@ -57,50 +66,48 @@ def _short(value, limit=40):
     return repr(value)
 
 
-def read_bytes(path, max_bytes=MAX_READ_BYTES):
+def read_bytes(path, max_bytes=MAX_READ_BYTES, regular=None):
     """Return the raw content of a regular file, or None if it is missing.
 
+    :param regular: True when the caller knows ``path`` is a regular file
+        (from :func:`scan_dir`), which saves the ``fstat``.
     :raises SysfsReadError: not a regular file, unreadable, or larger than
         ``max_bytes``.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise SysfsReadError(path, _reason(e))
     try:
         try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise SysfsReadError(path, 'is a directory')
-            if not stat.S_ISREG(mode):
-                raise SysfsReadError(path, 'not a regular file')
-            chunks = []
-            size = 0
-            while size <= max_bytes:
-                chunk = os.read(fd, max_bytes + 1 - size)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+            if not regular:
+                mode = os.fstat(fd).st_mode
+                if stat.S_ISDIR(mode):
+                    raise SysfsReadError(path, 'is a directory')
+                if not stat.S_ISREG(mode):
+                    raise SysfsReadError(path, 'not a regular file')
+            data = os.read(fd, max_bytes + 1)
+        except IsADirectoryError:
+            raise SysfsReadError(path, 'is a directory')
         except OSError as e:
             raise SysfsReadError(path, _reason(e))
     finally:
         os.close(fd)
-    if size > max_bytes:
+    if len(data) > max_bytes:
         raise SysfsReadError(path, 'larger than %d bytes' % max_bytes)
-    return b''.join(chunks)
+    return data
 
 
-def read_attr(path, max_bytes=MAX_READ_BYTES):
+def read_attr(path, max_bytes=MAX_READ_BYTES, regular=None):
     """Return a text attribute with surrounding whitespace stripped.
 
     :returns: the value (possibly ``''``) or None if the file is missing.
     :raises SysfsReadError: unreadable, too large, not UTF-8 or containing
         NUL bytes.
     """
-    data = read_bytes(path, max_bytes)
+    data = read_bytes(path, max_bytes, regular)
     if data is None:
         return None
     try:
@@ -127,7 +134,7 @@ def read_int(path, base=10):
         raise SysfsReadError(path, 'not an integer: %s' % _short(value))
 
 
-def read_list(path):
+def read_list(path, regular=None):
     """Return a tuple of the comma/space/newline separated items.
 
     Empty items are dropped, so an empty file gives ``()``.
@@ -135,7 +142,7 @@ def read_list(path):
     :returns: tuple of str, or None if the file is missing.
     :raises SysfsReadError: as :func:`read_attr`.
     """
-    value = read_attr(path)
+    value = read_attr(path, regular=regular)
     if value is None:
         return None
     return tuple(item for item in _LIST_SPLIT_RE.split(value) if item)
@@ -190,3 +197,39 @@ def list_dir(path):
     except OSError as e:
         raise SysfsReadError(path, _reason(e))
     return sorted(names)
+
+
+def list_names(path):
+    """:func:`list_dir` without the sorting (for callers that do not need
+    an order)."""
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise SysfsReadError(path, 'not a directory')
+    except OSError as e:
+        raise SysfsReadError(path, _reason(e))
+
+
+def scan_dir(path):
+    """Return ``{name: os.DirEntry}`` for a directory, or None if it is
+    missing.
+
+    ``entry.is_file(follow_symlinks=False)`` then tells a regular file
+    from the directory listing itself (``d_type``), without a ``stat``;
+    an entry whose type the file system does not report, or a symbolic
+    link, counts as not (known to be) a regular file, so that its reader
+    checks it with ``fstat``.
+
+    :raises SysfsReadError: not a directory or unlistable.
+    """
+    try:
+        with os.scandir(path) as it:
+            return {e.name: e for e in it}
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise SysfsReadError(path, 'not a directory')
+    except OSError as e:
+        raise SysfsReadError(path, _reason(e))

@@ -33,7 +33,39 @@ RESERVED_PREFIXES = (
     'CUSTOM_MDEV_',
     'CUSTOM_PCI_VENDOR_',
     'CUSTOM_PCI_DEVICE_',
+    'CUSTOM_VDPA_',
+    'CUSTOM_VIRTIO_',
 )
+
+# -- vDPA devices (mdev_traits.mapping.vdpa), on their own providers -------
+
+# virtio device type as the vdpa tool names the class: net, block.
+VDPA_TYPE = 'VDPA_TYPE_{type}'
+# Driver of the vDPA management device (mlx5_core, ifcvf), or the name of
+# a management device that is on no bus (vdpasim_net).
+VDPA_MGMTDEV_DRIVER = 'VDPA_MGMTDEV_DRIVER_{driver}'
+# "At least" levels: one per power of two k <= the maximum, plus the
+# maximum itself, so that requiring the level L matches every device whose
+# maximum is >= L when L is a power of two, and exactly the devices whose
+# maximum is L otherwise (see the README for the rule flavors follow).
+VDPA_MAX_VQ_PAIRS = 'VDPA_MAX_VQ_PAIRS_{level}'
+VDPA_MAX_VQ_SIZE = 'VDPA_MAX_VQ_SIZE_{level}'
+# One per offered virtio feature: CUSTOM_<feature name in the virtio
+# specification> (VIRTIO_F_*, VIRTIO_NET_F_*, VIRTIO_BLK_F_*), from the
+# table in mdev_traits.mapping.vdpa_data.
+VIRTIO_FEATURE = '{name}'
+# neutron's own trait names (neutron_lib.placement.utils physnet_trait and
+# vnic_type_trait: os_traits.normalize_name(prefix + value), which adds
+# CUSTOM_; prefixes from neutron_lib.placement.constants), published for
+# [vdpa] physical_device_mappings: CUSTOM_PHYSNET_<PHYSNET> and
+# CUSTOM_VNIC_TYPE_VDPA. They are not reserved: neutron agents set them
+# on their providers too.
+NEUTRON_PHYSNET_PREFIX = 'PHYSNET_'
+NEUTRON_VNIC_TYPE_PREFIX = 'VNIC_TYPE_'
+NEUTRON_VNIC_TYPE_VDPA = 'vdpa'
+# Resource class of a vDPA device when [vdpa] resource_class is not set
+# ({type} is the upper-case device type: CUSTOM_VDPA_NET).
+VDPA_DEFAULT_RESOURCE_CLASS = 'CUSTOM_VDPA_{type}'
 
 # old trait -> new trait, emitted side by side during a deprecation period.
 DEPRECATED_ALIASES = {}

@@ -72,10 +72,11 @@ FAMILIES = (
     Family('resolutions', r'^(CUSTOM_)?HW_GPU_RESOLUTION_W(\d+)H(\d+)$',
            FRONTIER, 'every resolution the guest may use',
            level_groups=(2, 3)),
-    # OpenGL and OpenCL versions are published cumulatively (every lower
-    # standard version too): the highest one implies the others
-    Family('OpenGL/OpenCL version',
-           r'^(CUSTOM_)?HW_GPU_API_(OPENGL|OPENCL)_V(\d+)_(\d+)$', TOP,
+    # OpenGL versions are published cumulatively (every lower standard
+    # version too): the highest one implies the others. Not OpenCL: 3.0
+    # does not imply the optional 2.x features, so each version counts.
+    Family('OpenGL version',
+           r'^(CUSTOM_)?HW_GPU_API_(OPENGL)_V(\d+)_(\d+)$', TOP,
            'API version in use: at least the same',
            key_groups=(2,), level_groups=(3, 4)),
     Family('graphics and compute APIs', r'^(CUSTOM_)?HW_GPU_API_', ALL,

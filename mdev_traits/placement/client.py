@@ -25,6 +25,7 @@ MICROVERSION = '1.39'
 
 CONCURRENT_UPDATE = 'placement.concurrent_update'
 INVENTORY_IN_USE = 'placement.inventory.inuse'
+PROVIDER_IN_USE = 'placement.resource_provider.inuse'
 DUPLICATE_NAME = 'placement.duplicate_name'
 
 

@@ -4,12 +4,27 @@ Generations are carried from one write to the next on the same provider.
 A write refused with ``409 placement.concurrent_update`` (someone else,
 typically nova-compute, changed the provider) makes the executor re-read
 that provider, plan it again against what is there now, and retry, a
-bounded number of times. A shrink refused with ``409
-placement.inventory.inuse`` becomes a reservation (never delete inventory
-that instances use).
+bounded number of times.
+
+Inventory in use is never taken away. Before a change that lowers the
+capacity of a resource class or removes it, the provider's usages are read
+(one GET); where instances use more than the new inventory offers, the
+total stays at what is used and the difference is reserved, with a warning
+that names the consumers. A removal refused anyway with ``409
+placement.inventory.inuse`` (an allocation made meanwhile) is handled the
+same way, and so is a provider whose device is gone but that Placement
+refuses to delete because it has allocations: its inventory is reserved.
+
+Such a reservation is remembered with the provider's generation: while the
+generation does not move and the desired inventory stays the same, later
+cycles neither write nor warn again, and only read the provider's usages
+(Placement does not bump the generation of a provider that allocations
+are removed from); once the consumers go away, the next cycle sets the
+plain inventory or deletes the provider.
 """
 
 import dataclasses
+import json
 import typing
 import urllib.parse
 
@@ -19,6 +34,9 @@ from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
+
+# custom traits looked up per GET /traits?name=in:... (keeps the URL short)
+TRAITS_PER_QUERY = 50
 
 
 @dataclasses.dataclass
@@ -44,9 +62,29 @@ class Executor(object):
         # custom traits and resource classes known to exist in Placement
         self.known_traits = set()
         self.known_resource_classes = set()
+        # uuid -> (generation, key of the planned op): inventory in use
+        # that was reserved instead of taken away (see the module doc)
+        self.held = {}
 
     # -- single operations ------------------------------------------------
+    def _existing_traits(self, traits):
+        """Which of ``traits`` Placement has already, in one GET per
+        :data:`TRAITS_PER_QUERY` (a fleet defines a trait once: every
+        other host then finds it instead of PUTting it)."""
+        found = set()
+        traits = sorted(traits)
+        for i in range(0, len(traits), TRAITS_PER_QUERY):
+            chunk = traits[i:i + TRAITS_PER_QUERY]
+            resp = self.client.get('/traits?name=in:%s' % ','.join(
+                urllib.parse.quote(t) for t in chunk))
+            if resp.status == 200:
+                found.update(resp.body.get('traits', ()))
+        return found
+
     def _ensure_traits(self, op, outcome):
+        unknown = [t for t in op.traits if t not in self.known_traits]
+        if len(unknown) > 1:
+            self.known_traits.update(self._existing_traits(unknown))
         for trait in op.traits:
             if trait in self.known_traits:
                 continue
@@ -90,10 +128,12 @@ class Executor(object):
         return self.client.put(url, body)
 
     def _set_traits(self, op, generations):
+        before = generations.get(op.uuid, op.generation)
         resp = self._put('/resource_providers/%s/traits' % op.uuid,
                          {'traits': list(op.traits)}, op, generations)
         if resp.status == 200:
             generations[op.uuid] = resp.body['resource_provider_generation']
+            self._bump_held(op.uuid, before, generations[op.uuid])
             self._update_cache(op.uuid, generations[op.uuid],
                                traits=frozenset(resp.body['traits']))
             LOG.info('Traits of %s: added %s, removed %s', op.name,
@@ -112,53 +152,158 @@ class Executor(object):
 
     def _set_inventories(self, op, generations):
         self._ensure_resource_classes(op.inventories)
+        inventories = op.inventories
+        if op.shrinks:
+            kept = self._keep_in_use(op, generations)
+            if kept is not None:
+                inventories, current = kept
+                if inventories == current.inventories:
+                    # already reserved (e.g. before a restart)
+                    self._hold(op, current.generation)
+                    return client_mod.Response(200, {}, 'PUT', 'noop')
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
-                         {'inventories': op.inventories}, op, generations)
+                         {'inventories': inventories}, op, generations)
         if resp.status == 200:
-            generations[op.uuid] = resp.body['resource_provider_generation']
-            self._update_cache(op.uuid, generations[op.uuid],
-                               inventories=resp.body['inventories'])
+            self._inventories_set(op, resp, generations,
+                                  held=inventories is not op.inventories)
             LOG.info('Inventories of %s set: %s', op.name,
                      ', '.join('%s=%s' % (rc, r['total']) for rc, r in
-                               sorted(op.inventories.items())) or 'none')
+                               sorted(inventories.items())) or 'none')
         elif resp.error_code == client_mod.INVENTORY_IN_USE:
             return self._reserve_in_use(op, generations, resp)
         return resp
 
-    def _reserve_in_use(self, op, generations, refused):
-        """Instances use more than the new inventory offers: keep the
-        total at what is used and reserve the difference, then warn."""
+    def _inventories_set(self, op, resp, generations, held):
+        generations[op.uuid] = resp.body['resource_provider_generation']
+        self._update_cache(op.uuid, generations[op.uuid],
+                           inventories=resp.body['inventories'])
+        if held:
+            self._hold(op, generations[op.uuid])
+        else:
+            self.held.pop(op.uuid, None)
+
+    @staticmethod
+    def _key(op):
+        if isinstance(op, plan_mod.DeleteProvider):
+            return 'delete'
+        return json.dumps(op.inventories, sort_keys=True)
+
+    def _hold(self, op, generation):
+        self.held[op.uuid] = (generation, self._key(op))
+
+    def _bump_held(self, uuid, before, after):
+        held = self.held.get(uuid)
+        if held is not None and held[0] == before:
+            self.held[uuid] = (after, held[1])
+
+    def _hold_needed(self, op):
+        """Whether the allocations that made ``op`` a reservation are
+        still there (one GET of the provider's usages).
+
+        The generation cannot tell: Placement bumps it for the providers
+        allocations are written *to*, not for those they are removed from
+        (placement/objects/allocation.py: delete_all and _set_allocations
+        only increment the generation of the providers in the new
+        allocations), so consumers going away leave it unchanged.
+        """
+        resp = self.client.get('/resource_providers/%s/usages' % op.uuid)
+        if resp.status != 200:
+            return True
+        used = resp.body.get('usages', {}) or {}
+        if isinstance(op, plan_mod.DeleteProvider):
+            needed = any(v > 0 for v in used.values())
+        else:
+            needed = False
+            for rc, in_use in used.items():
+                rec = op.inventories.get(rc) or {}
+                offered = ((rec.get('total', 0) - rec.get('reserved', 0))
+                           * rec.get('allocation_ratio', 1.0))
+                if in_use > offered:
+                    needed = True
+        if not needed:
+            self.held.pop(op.uuid, None)
+        return needed
+
+    def is_held(self, op, generations):
+        """Whether ``op`` would only repeat a reservation made at the
+        provider's current generation."""
+        held = self.held.get(op.uuid)
+        if held is None:
+            return False
+        return held == (generations.get(op.uuid, op.generation),
+                        self._key(op))
+
+    def _current(self, op, generations):
+        """The provider as Placement holds it at the generation the op is
+        based on (from the reader's cache, else read again)."""
+        gen = generations.get(op.uuid, op.generation)
+        cached = self.reader._cache.get(op.uuid)
+        if cached is not None and gen is not None and (
+                cached.generation == gen):
+            return cached
+        return self.reader.read_provider(op.uuid, op.name)
+
+    def _keep_in_use(self, op, generations, current=None):
+        """``(inventories, current)``: ``op.inventories`` with what is in
+        use kept (total = used, the difference reserved), or None when the
+        usages cannot be read (then Placement's own check decides)."""
         usages = self.client.get('/resource_providers/%s/usages' % op.uuid)
         if usages.status != 200:
-            return refused
+            return None
         used = usages.body.get('usages', {})
+        if current is None:
+            current = self._current(op, generations)
+        if current is None:
+            return None
+        inventories = {rc: dict(rec) for rc, rec in op.inventories.items()}
+        kept = []
+        for rc, rec in sorted(current.inventories.items()):
+            in_use = used.get(rc, 0)
+            want = inventories.get(rc)
+            if in_use <= 0 or plan_mod.capacity(want) >= in_use:
+                continue
+            record = dict(rec, **(want or {}))
+            offered = max(0, int(plan_mod.capacity(want)))
+            record['total'] = in_use
+            record['reserved'] = in_use - min(offered, in_use)
+            record['max_unit'] = max(1, min(record.get('max_unit', in_use),
+                                            in_use))
+            record['min_unit'] = min(record.get('min_unit', 1),
+                                     record['max_unit'])
+            inventories[rc] = record
+            kept.append((rc, offered, in_use))
+        if not kept:
+            return op.inventories, current
+        if inventories != current.inventories:
+            consumers = ', '.join(self._consumers(op.uuid)) or 'unknown'
+            for rc, offered, in_use in kept:
+                LOG.warning('%s: %s would offer %d but %d are allocated: '
+                            'keeping total %d with %d reserved until the '
+                            'consumers go away (%s)', op.name, rc, offered,
+                            in_use, in_use, in_use - min(offered, in_use),
+                            consumers)
+        return inventories, current
+
+    def _reserve_in_use(self, op, generations, refused):
+        """Placement refused to take inventory in use away (an allocation
+        came meanwhile): read again, keep what is used, retry once."""
         current = self.reader.read_provider(op.uuid, op.name)
         if current is None:
             return refused
         generations[op.uuid] = current.generation
-        inventories = {rc: dict(rec) for rc, rec in op.inventories.items()}
-        for rc, rec in current.inventories.items():
-            in_use = used.get(rc, 0)
-            if in_use <= 0:
-                continue
-            want = inventories.get(rc, {}).get('total', 0)
-            if want >= in_use:
-                continue
-            kept = dict(rec, **inventories.get(rc, {}))
-            kept['total'] = in_use
-            kept['reserved'] = in_use - want
-            kept['max_unit'] = max(1, min(kept.get('max_unit', in_use),
-                                          in_use))
-            inventories[rc] = kept
-            LOG.warning('%s: %s total would drop to %d but %d are '
-                        'allocated: keeping total %d with %d reserved '
-                        'until the consumers go away (%s)', op.name, rc,
-                        want, in_use, in_use, in_use - want,
-                        ', '.join(self._consumers(op.uuid)) or 'unknown')
-        retry = plan_mod.SetInventories(op.name, op.uuid, current.generation,
-                                        inventories, op.changed)
-        return self._put('/resource_providers/%s/inventories' % op.uuid,
-                         {'inventories': inventories}, retry, generations)
+        kept = self._keep_in_use(op, generations, current=current)
+        if kept is None:
+            return refused
+        inventories = kept[0]
+        if inventories == current.inventories:
+            self._hold(op, current.generation)
+            return client_mod.Response(200, {}, 'PUT', 'noop')
+        resp = self._put('/resource_providers/%s/inventories' % op.uuid,
+                         {'inventories': inventories}, op, generations)
+        if resp.status == 200:
+            self._inventories_set(op, resp, generations,
+                                  held=inventories is not op.inventories)
+        return resp
 
     def _consumers(self, uuid):
         resp = self.client.get('/resource_providers/%s/allocations' % uuid)
@@ -170,10 +315,12 @@ class Executor(object):
         resp = self.client.delete('/resource_providers/%s' % op.uuid)
         if resp.status in (204, 404):
             self.reader.forget(op.uuid)
+            self.held.pop(op.uuid, None)
             LOG.info('Deleted resource provider %s (%s): its device is '
                      'gone', op.name, op.uuid)
             return resp
-        if resp.status == 409 and op.reserve_rcs:
+        if resp.status == 409 and resp.error_code in (
+                None, client_mod.PROVIDER_IN_USE):
             current = self.reader.read_provider(op.uuid, op.name)
             if current is None:
                 return resp
@@ -183,17 +330,19 @@ class Executor(object):
                 if rc in op.reserve_rcs:
                     rec['reserved'] = rec['total']
                 inventories[rc] = rec
+            generations[op.uuid] = current.generation
+            if inventories == current.inventories:
+                self._hold(op, current.generation)
+                return client_mod.Response(200, {}, 'PUT', 'noop')
             LOG.warning('Device of %s is gone but the provider has '
                         'allocations (consumers: %s): reserving its '
                         'inventory instead of deleting it', op.name,
                         ', '.join(self._consumers(op.uuid)) or 'unknown')
-            if inventories == current.inventories:
-                return client_mod.Response(200, {}, 'PUT', 'noop')
-            generations[op.uuid] = current.generation
-            put = plan_mod.SetInventories(op.name, op.uuid,
-                                          current.generation, inventories,
-                                          tuple(op.reserve_rcs))
-            return self._set_inventories(put, generations)
+            put = self._put('/resource_providers/%s/inventories' % op.uuid,
+                            {'inventories': inventories}, op, generations)
+            if put.status == 200:
+                self._inventories_set(op, put, generations, held=True)
+            return put
         return resp
 
     def _update_cache(self, uuid, generation, traits=None, inventories=None):
@@ -230,6 +379,11 @@ class Executor(object):
                     outcome.failed_providers.add(op.name)
                     pending = [o for o in pending
                                if getattr(o, 'name', None) != op.name]
+                continue
+            if isinstance(op, (plan_mod.SetInventories,
+                               plan_mod.DeleteProvider)) and self.is_held(
+                                   op, generations) and self._hold_needed(op):
+                # a reservation of inventory in use, still valid
                 continue
             if isinstance(op, plan_mod.SetTraits):
                 missing = [t for t in op.added if t.startswith('CUSTOM_')

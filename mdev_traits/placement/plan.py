@@ -119,6 +119,10 @@ class SetInventories:
     generation: typing.Optional[int]
     inventories: typing.Dict[str, dict]
     changed: typing.Tuple[str, ...]
+    # resource classes whose capacity goes down or that go away: the
+    # executor checks their usage first and reserves what is in use
+    # instead of taking it away
+    shrinks: typing.Tuple[str, ...] = ()
 
     def describe(self):
         return ('PUT /resource_providers/%s/inventories (%s) gen=%s '
@@ -133,6 +137,8 @@ class DeleteProvider:
     # resource classes to reserve entirely when the provider still has
     # allocations (Placement refuses to delete it)
     reserve_rcs: typing.Tuple[str, ...] = ()
+    # the provider's generation when planned
+    generation: typing.Optional[int] = None
 
     def describe(self):
         return 'DELETE /resource_providers/%s (%s)' % (self.uuid, self.name)
@@ -161,6 +167,21 @@ def _inv_view(record):
 
 def _same_inventory(a, b):
     return _inv_view(a) == _inv_view(b)
+
+
+def capacity(record):
+    """What can be allocated from an inventory record (as Placement
+    computes it: (total - reserved) * allocation_ratio)."""
+    if not record:
+        return 0
+    return ((record.get('total', 0) - record.get('reserved', 0))
+            * record.get('allocation_ratio', 1.0))
+
+
+def shrinking(current, new):
+    """Resource classes of ``current`` whose capacity drops in ``new``."""
+    return tuple(sorted(rc for rc, rec in current.items()
+                        if capacity(new.get(rc)) < capacity(rec)))
 
 
 def plan_traits(desired, state, ownership):
@@ -227,9 +248,9 @@ def plan_existing(desired, state, ownership, manage):
             new_inv, changed, owned_rc = plan_inventories(
                 desired, state, ownership)
             if new_inv is not None:
-                ops.append(SetInventories(state.name, state.uuid,
-                                          state.generation, new_inv,
-                                          changed))
+                ops.append(SetInventories(
+                    state.name, state.uuid, state.generation, new_inv,
+                    changed, shrinking(state.inventories, new_inv)))
     return ops, owned_t, owned_rc, notes
 
 
@@ -247,10 +268,14 @@ def plan_vanished(state, ownership, manage, complete):
     if not complete:
         # discovery failed: a missing device may only be unreadable
         return [], owned_t, owned_rc
-    if manage and created_by_us and OWNER_NOVA not in state.traits:
-        return [DeleteProvider(
-            state.name, state.uuid,
-            tuple(sorted(owned_rc & set(state.inventories))))], \
+    nova_owned = OWNER_NOVA in state.traits
+    if manage and created_by_us and not nova_owned:
+        # Our provider: all of its inventory is ours to reserve when it
+        # cannot be deleted (also when the state file was lost).
+        reserve = (owned_rc or set(state.inventories)) & set(
+            state.inventories)
+        return [DeleteProvider(state.name, state.uuid, tuple(sorted(reserve)),
+                               generation=state.generation)], \
             frozenset(), frozenset()
     ops = []
     if owned_t:
@@ -258,12 +283,15 @@ def plan_vanished(state, ownership, manage, complete):
             state.name, state.uuid, state.generation,
             tuple(sorted(state.traits - owned_t)), (),
             tuple(sorted(owned_t))))
-    if manage and owned_rc & set(state.inventories):
+    # nova-compute owns the inventory of providers marked OWNER_NOVA (it
+    # may have adopted one we created): never take it away
+    if manage and not nova_owned and owned_rc & set(state.inventories):
         inv = {rc: rec for rc, rec in state.inventories.items()
                if rc not in owned_rc}
         ops.append(SetInventories(
             state.name, state.uuid, state.generation, inv,
-            tuple(sorted(owned_rc & set(state.inventories)))))
+            tuple(sorted(owned_rc & set(state.inventories))),
+            shrinking(state.inventories, inv)))
     return ops, frozenset(), frozenset()
 
 

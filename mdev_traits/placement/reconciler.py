@@ -87,7 +87,12 @@ class Reconciler(object):
         for failure in outcome.failed:
             LOG.warning('Placement refused a change: %s', failure)
         final = the_plan.ownership
-        for name in outcome.failed_providers:
+        # where inventory in use was kept (reserved) instead of taken away,
+        # it is still ours: keep owning it, so that it is released once
+        # the consumers are gone
+        held = {op.name for op in the_plan.ops
+                if getattr(op, 'uuid', None) in self.executor.held}
+        for name in outcome.failed_providers | held:
             # keep remembering what we owned where we could not finish
             final.traits[name] = (final.traits.get(name, frozenset())
                                   | ownership.traits.get(name, frozenset()))

@@ -45,6 +45,15 @@ the kernel puts it, so discovery code runs unchanged against the tree:
   driver ``vfio_ccw``) and the ``mtty`` sample (samples/vfio-mdev/mtty.c:
   a class device under ``devices/virtual/mtty/mtty``).
 
+* vDPA devices (drivers/vdpa/vdpa.c, drivers/vhost/vdpa.c), see
+  :meth:`SysfsBuilder.add_vdpa_device`::
+
+    devices/pci0000:3a/0000:3a:00.0/0000:3b:00.2/vdpa0/
+        driver -> ../../../../../bus/vdpa/drivers/vhost_vdpa
+        vhost-vdpa-0/dev
+    bus/vdpa/devices/vdpa0 -> ../../../devices/.../0000:3b:00.2/vdpa0
+    <PF>/net/<ifname>, class/net/<ifname>      (:meth:`add_netdev`)
+
 Files are written with mode 0444 and directories 0755 (like sysfs), so
 archives made from a tree do not depend on the umask.
 
@@ -460,6 +469,128 @@ class SysfsBuilder(object):
                     if target == pdir or target.startswith(pdir + os.sep):
                         os.unlink(full)
         shutil.rmtree(pdir)
+
+    # -- network interfaces and vDPA devices -------------------------------
+
+    def pci_dir(self, address):
+        """Relative directory of the PCI device ``address``."""
+        link = self.path('bus/pci/devices', address.lower())
+        if not os.path.islink(link):
+            raise KeyError('no PCI device %r' % address)
+        return self.relpath(os.path.realpath(link))
+
+    def add_netdev(self, address, ifname):
+        """Give PCI device ``address`` the network interface ``ifname``
+        (``<dev>/net/<ifname>`` and ``class/net/<ifname>``,
+        Documentation/ABI/testing/sysfs-class-net)."""
+        ndir = '%s/net/%s' % (self.pci_dir(address), ifname)
+        self.makedirs(ndir)
+        self.write(ndir + '/ifindex', 2 + len(os.listdir(
+            self.makedirs('class/net'))))
+        self.symlink(ndir + '/subsystem', 'class/net')
+        self.symlink('class/net/%s' % ifname, ndir)
+        return ndir
+
+    def add_vdpa_mgmtdev(self, name='vdpasim_net'):
+        """A vDPA management device on no bus, as the vdpa_sim modules
+        register it (drivers/vdpa/vdpa_sim/vdpa_sim_net.c:
+        ``device_register`` of a bare ``struct device`` named
+        ``vdpasim_net``): ``devices/<name>``."""
+        return self.makedirs('devices/%s' % name)
+
+    def add_vdpa_device(self, name, parent, driver='vhost_vdpa',
+                        index=None):
+        """Add the vDPA device ``name`` (drivers/vdpa/vdpa.c,
+        drivers/vhost/vdpa.c, drivers/virtio/virtio_vdpa.c)::
+
+            <parent>/<name>/
+                subsystem -> bus/vdpa
+                driver    -> bus/vdpa/drivers/<driver>
+                vhost-vdpa-<index>/{dev,subsystem}   (vhost_vdpa only)
+                virtio<index>/                       (virtio_vdpa only)
+            bus/vdpa/devices/<name> -> ../../../devices/.../<parent>/<name>
+            class/vhost-vdpa/vhost-vdpa-<index> -> ...
+
+        :param parent: a PCI address (the VF or PF the vendor driver
+            created it on) or a directory relative to root (an auxiliary
+            device, ``devices/vdpasim_net``).
+        :param driver: ``vhost_vdpa``, ``virtio_vdpa`` or None (unbound).
+        :param index: number of the vhost-vdpa / virtio device; defaults
+            to the number of vDPA devices already there.
+        """
+        if pci_address_like(parent):
+            parent_rel = self.pci_dir(parent)
+        else:
+            parent_rel = parent
+            self.makedirs(parent_rel)
+        dev = '%s/%s' % (parent_rel, name)
+        self.makedirs(dev)
+        self.write(dev + '/driver_override', '(null)')
+        if index is None:
+            index = len(os.listdir(self.makedirs('bus/vdpa/devices')))
+        self._bind(dev, name, 'vdpa', driver, driver)
+        self._vdpa_driver_children(dev, driver, index)
+        return dev
+
+    def _vdpa_driver_children(self, dev, driver, index):
+        if driver == 'vhost_vdpa':
+            node = '%s/vhost-vdpa-%d' % (dev, index)
+            self.makedirs(node)
+            self.write(node + '/dev', '238:%d' % index)
+            self.symlink(node + '/subsystem', 'class/vhost-vdpa')
+            self.symlink('class/vhost-vdpa/vhost-vdpa-%d' % index, node)
+        elif driver == 'virtio_vdpa':
+            vdev = '%s/virtio%d' % (dev, index)
+            self.makedirs(vdev)
+            self.write(vdev + '/device', '0x0001')
+            self._bind(vdev, 'virtio%d' % index, 'virtio', 'virtio_net')
+
+    def vdpa_dir(self, name):
+        link = self.path('bus/vdpa/devices', name)
+        if not os.path.islink(link):
+            raise KeyError('no vDPA device %r' % name)
+        return self.relpath(os.path.realpath(link))
+
+    def bind_vdpa_device(self, name, driver, index=0):
+        """Rebind a vDPA device (``driver`` None: unbind only)."""
+        dev = self.vdpa_dir(name)
+        for entry in os.listdir(self.path(dev)):
+            if entry.startswith(('vhost-vdpa-', 'virtio')):
+                self._unlink_into(self.path(dev, entry))
+                shutil.rmtree(self.path(dev, entry))
+        for drv in os.listdir(self.makedirs('bus/vdpa/drivers')):
+            self.remove('bus/vdpa/drivers/%s/%s' % (drv, name))
+        self.remove(dev + '/driver')
+        if driver:
+            drv_rel = 'bus/vdpa/drivers/%s' % driver
+            self.symlink(dev + '/driver', drv_rel)
+            self.symlink('%s/%s' % (drv_rel, name), dev)
+        self._vdpa_driver_children(dev, driver, index)
+
+    def remove_vdpa_device(self, name):
+        """Delete a vDPA device (``vdpa dev del``)."""
+        dev = self.path(self.vdpa_dir(name))
+        self._unlink_into(dev)
+        shutil.rmtree(dev)
+
+    def _unlink_into(self, directory):
+        """Remove every bus/class link pointing into ``directory``."""
+        for top in ('bus', 'class'):
+            for dirpath, dirnames, filenames in os.walk(self.path(top)):
+                for entry in dirnames + filenames:
+                    full = os.path.join(dirpath, entry)
+                    if not os.path.islink(full):
+                        continue
+                    target = os.path.realpath(full)
+                    if target == directory or target.startswith(
+                            directory + os.sep):
+                        os.unlink(full)
+
+
+def pci_address_like(value):
+    """True for ``0000:3b:00.2``-style strings."""
+    parts = value.split(':')
+    return (len(parts) == 3 and '.' in parts[2] and '/' not in value)
 
 
 class FakeSysfs(fixtures.Fixture):

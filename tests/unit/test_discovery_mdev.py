@@ -72,7 +72,8 @@ class SampleHostsTestCase(_Base):
 
     def test_all_samples_known(self):
         self.assertEqual(['gpu-host-1', 'gpu-host-2', 'gpu-host-3',
-                          'mixed-host'], sysfs_builder.list_sample_hosts())
+                          'gpu-host-4', 'mixed-host'],
+                         sysfs_builder.list_sample_hosts())
         self.assertRaises(ValueError, sysfs_builder.sample_host_path, 'x')
 
     def test_samples_are_up_to_date(self):

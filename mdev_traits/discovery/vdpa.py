@@ -1,0 +1,430 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Discover vDPA devices: sysfs for what they are bound to and where they
+sit, iproute2's ``vdpa`` tool for what they can do.
+
+sysfs (``Documentation/ABI/testing/sysfs-bus-vdpa``, drivers/vdpa/vdpa.c,
+drivers/vhost/vdpa.c)::
+
+    bus/vdpa/devices/vdpa0 -> ../../../devices/pci0000:3a/0000:3a:00.0/
+                              0000:3b:00.2/vdpa0
+    <vdpa0>/driver -> ../../../../bus/vdpa/drivers/vhost_vdpa
+    <vdpa0>/vhost-vdpa-0/         the /dev/vhost-vdpa-0 character device,
+                                  only while bound to vhost_vdpa
+    <vdpa0>/..                    the parent: a PCI VF or PF (mlx5 VFs,
+                                  ifcvf), an auxiliary device under the PF
+                                  (mlx5 scalable functions) or a device on
+                                  no bus (devices/vdpasim_net)
+
+The capabilities are only reported over the "vdpa" generic netlink family
+(include/uapi/linux/vdpa.h), which the ``vdpa`` tool of iproute2 reads;
+with ``-j`` it prints one JSON object per command (vdpa/vdpa.c,
+``pr_out_section_start``: ``{"<section>": {"<handle>": {...}}}``):
+
+``vdpa -j mgmtdev show`` -> ``{"mgmtdev": {"pci/0000:3b:00.2": {...}}}``
+    ``supported_classes`` (VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES, ["net"]),
+    ``max_supported_vqs`` (VDPA_ATTR_DEV_MGMTDEV_MAX_VQS), ``dev_features``
+    (VDPA_ATTR_DEV_SUPPORTED_FEATURES: what devices created on it offer,
+    unless created with a ``device_features`` subset).
+``vdpa -j dev show`` -> ``{"dev": {"vdpa0": {...}}}``
+    ``type`` ("network", "block": VDPA_ATTR_DEV_ID), ``mgmtdev``,
+    ``vendor_id`` (VDPA_ATTR_DEV_VENDOR_ID, printed in *decimal*: 5555 is
+    0x15b3), ``max_vqs`` (VDPA_ATTR_DEV_MAX_VQS), ``max_vq_size``
+    (VDPA_ATTR_DEV_MAX_VQ_SIZE).
+``vdpa -j dev config show`` -> ``{"config": {"vdpa0": {...}}}``
+    ``mac`` (VDPA_ATTR_DEV_NET_CFG_MACADDR), ``link``/``link_announce``
+    (VDPA_ATTR_DEV_NET_STATUS), ``max_vq_pairs``
+    (VDPA_ATTR_DEV_NET_CFG_MAX_VQP: 1 when the device offers neither MQ
+    nor RSS), ``mtu`` (VDPA_ATTR_DEV_NET_CFG_MTU), ``negotiated_features``
+    (VDPA_ATTR_DEV_NEGOTIATED_FEATURES, once a driver negotiated), and on
+    builds that print VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES the device's own
+    ``dev_features``.
+
+Feature arrays hold the tool's names (``MQ``, ``VERSION_1``) and, for a
+bit the tool has no name for, the bit number (``" bit_%d"`` in text
+mode): both are kept, a number as ``bit_<n>``. iproute2 prints the keys
+``"link "`` and ``"link_announce "`` with a trailing space (print_string
+with the text-mode key), so every key is stripped before use.
+
+Failure handling (nothing here raises to the caller):
+
+* no ``bus/vdpa`` (the vdpa bus module is not loaded) or no device on it:
+  an empty, *complete* result and a debug message; the tool is not run,
+  so a host without vDPA never warns.
+* the tool is missing, exits non-zero, times out or prints something that
+  is not the expected JSON: one error in the result (logged once per cycle
+  by the service as a warning) and ``incomplete={'vdpa'}``, so no vDPA
+  provider is removed in that cycle.
+* a device that sysfs and the tool do not both list (being created or
+  removed right now), or whose driver link is unreadable: left out, and
+  the result is incomplete.
+* a device whose PCI parent or network interfaces cannot be read: kept,
+  marked ``partial`` (its provider gets additions only).
+"""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+
+from oslo_log import log as logging
+
+from mdev_traits.discovery import base
+from mdev_traits.discovery import pci
+from mdev_traits.discovery import sysfs
+from mdev_traits import models
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_COMMAND = 'vdpa'
+DEFAULT_TIMEOUT = 10
+
+# "type" of vdpa dev show (vdpa.c device_type_name) and the class names of
+# mgmtdev show (vdpa.c class_map) -> the virtio class name used here.
+DEVICE_TYPES = {
+    'network': 'net',
+    'net': 'net',
+    'block': 'block',
+    'blk': 'block',
+}
+
+VHOST_DEV_RE = re.compile(r'^vhost-vdpa-\d+$')
+_BIT_RE = re.compile(r'^bit_(\d+)$', re.IGNORECASE)
+
+# (section printed, arguments)
+MGMTDEV_SHOW = ('mgmtdev', ('mgmtdev', 'show'))
+DEV_SHOW = ('dev', ('dev', 'show'))
+CONFIG_SHOW = ('config', ('dev', 'config', 'show'))
+
+
+class ToolError(Exception):
+    """The vdpa tool could not be run or printed something unexpected."""
+
+
+class FormatError(ValueError):
+    """A value in the tool's output has an unexpected type."""
+
+
+# -- parsing (pure) ----------------------------------------------------------
+
+def _clean_keys(obj):
+    """The same dict with keys stripped (``"link "`` -> ``link``)."""
+    return {str(k).strip(): v for k, v in obj.items()}
+
+
+def parse_uint(value, field):
+    """A non-negative integer printed by the tool, or None when absent.
+
+    The tool prints numbers as JSON numbers (vendor_id in decimal);
+    digit strings and ``0x`` hex strings are accepted as well.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FormatError('%s: not a number: %r' % (field, value))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            number = int(text, 16) if text.startswith('0x') else int(text)
+        except ValueError:
+            raise FormatError('%s: not a number: %r' % (field, value[:40]))
+    else:
+        raise FormatError('%s: not a number: %r' % (field, value))
+    if number < 0:
+        raise FormatError('%s: negative: %d' % (field, number))
+    return number
+
+
+def parse_features(value, field):
+    """A tuple of feature names from a feature array.
+
+    Names are upper-cased; a bit number (the tool's JSON for a bit it has
+    no name for) becomes ``bit_<n>``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list):
+        raise FormatError('%s: not a list: %r' % (field, value))
+    names = []
+    for item in value:
+        if isinstance(item, bool):
+            raise FormatError('%s: unexpected item %r' % (field, item))
+        if isinstance(item, int):
+            names.append('bit_%d' % item)
+            continue
+        if not isinstance(item, str) or not item.strip():
+            raise FormatError('%s: unexpected item %r' % (field, item))
+        item = item.strip()
+        match = _BIT_RE.match(item)
+        names.append('bit_%s' % match.group(1) if match else item.upper())
+    return tuple(names)
+
+
+def parse_section(text, section, what):
+    """``{handle: {key: value}}`` from the JSON the tool printed.
+
+    :raises ToolError: not JSON, or not ``{"<section>": {...}}``.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ToolError('%s printed invalid JSON (%s)' % (what, exc))
+    if not isinstance(data, dict):
+        raise ToolError('%s printed %s instead of a JSON object'
+                        % (what, type(data).__name__))
+    data = _clean_keys(data)
+    body = data.get(section, {})
+    if not isinstance(body, dict):
+        raise ToolError('%s: "%s" is not a JSON object' % (what, section))
+    result = {}
+    for handle, attrs in body.items():
+        if not isinstance(attrs, dict):
+            raise ToolError('%s: entry %r is not a JSON object'
+                            % (what, handle))
+        result[str(handle).strip()] = _clean_keys(attrs)
+    return result
+
+
+# -- the collector ----------------------------------------------------------
+
+class VdpaCollector(base.Collector):
+    """Collect :class:`~mdev_traits.models.VdpaDevice` objects."""
+
+    name = 'vdpa'
+    kinds = (models.KIND_VDPA,)
+
+    def __init__(self, sysfs_root, command=DEFAULT_COMMAND,
+                 timeout=DEFAULT_TIMEOUT):
+        super(VdpaCollector, self).__init__(sysfs_root)
+        self.command = command
+        self.timeout = timeout
+
+    def configure(self, conf):
+        """Take ``[vdpa] command`` and ``command_timeout``."""
+        self.command = conf.vdpa.command
+        self.timeout = conf.vdpa.command_timeout
+
+    @classmethod
+    def from_conf(cls, conf):
+        collector = cls(conf.exporter.sysfs_root)
+        collector.configure(conf)
+        return collector
+
+    @property
+    def devices_dir(self):
+        return os.path.join(self.sysfs_root, 'bus', 'vdpa', 'devices')
+
+    def _incomplete(self, errors):
+        return models.DiscoveryResult(
+            complete=False, incomplete=frozenset(self.kinds),
+            errors=tuple(errors))
+
+    # -- running the tool --------------------------------------------------
+
+    def _argv(self):
+        try:
+            argv = shlex.split(self.command or '')
+        except ValueError as exc:
+            raise ToolError('[vdpa] command %r cannot be split: %s'
+                            % (self.command, exc))
+        if not argv:
+            raise ToolError('[vdpa] command is empty')
+        return argv
+
+    def run(self, spec):
+        """Run one ``vdpa -j ...`` and return its parsed section.
+
+        :raises ToolError: with a message that says what to do.
+        """
+        section, args = spec
+        argv = self._argv() + ['-j'] + list(args)
+        what = '"%s"' % ' '.join(argv)
+        try:
+            proc = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=self.timeout, check=False)
+        except FileNotFoundError:
+            raise ToolError('the vdpa tool %r ([vdpa] command) is not '
+                            'installed: install iproute2 with vdpa '
+                            'support' % argv[0])
+        except PermissionError:
+            raise ToolError('the vdpa tool %r ([vdpa] command) cannot be '
+                            'executed: permission denied' % argv[0])
+        except subprocess.TimeoutExpired:
+            raise ToolError('%s did not finish within %ss ([vdpa] '
+                            'command_timeout)' % (what, self.timeout))
+        except OSError as exc:
+            raise ToolError('%s cannot be run: %s' % (what, exc))
+        if proc.returncode != 0:
+            detail = proc.stderr.decode('utf-8', 'replace').strip()
+            raise ToolError('%s exited with status %d%s' % (
+                what, proc.returncode,
+                ': %s' % detail.splitlines()[-1][:200] if detail else ''))
+        text = proc.stdout.decode('utf-8', 'replace')
+        return parse_section(text, section, what)
+
+    # -- collect -------------------------------------------------------------
+
+    def collect(self):
+        """Return a :class:`~mdev_traits.models.DiscoveryResult`."""
+        try:
+            names = sysfs.list_dir(self.devices_dir)
+        except sysfs.SysfsReadError as e:
+            return self._incomplete(['vdpa: cannot list %s: %s'
+                                     % (e.path, e.reason)])
+        if not names:
+            LOG.debug('%s %s: no vDPA device', self.devices_dir,
+                      'is empty' if names is not None else 'does not exist')
+            return models.DiscoveryResult()
+
+        try:
+            mgmtdevs = self.run(MGMTDEV_SHOW)
+            devs = self.run(DEV_SHOW)
+            configs = self.run(CONFIG_SHOW)
+        except ToolError as exc:
+            LOG.debug('vdpa tool failed: %s', exc)
+            return self._incomplete([
+                'vdpa: %s; %d vDPA device(s) in %s are left as they are in '
+                'Placement until it works' % (exc, len(names),
+                                              self.devices_dir)])
+
+        errors = []
+        complete = True
+        devices = []
+        in_sysfs = set(names)
+        in_tool = set(devs)
+        for name in sorted(in_sysfs ^ in_tool):
+            where = 'sysfs' if name in in_sysfs else 'the vdpa tool'
+            errors.append('vdpa: device %s is only listed by %s (being '
+                          'added or removed?): left as it is this cycle'
+                          % (name, where))
+            complete = False
+        for name in sorted(in_sysfs & in_tool):
+            try:
+                devices.append(self._read_device(
+                    name, devs[name], configs.get(name, {}), mgmtdevs,
+                    errors))
+            except (sysfs.SysfsReadError, FormatError) as e:
+                errors.append('vdpa: skipping device %s: %s' % (name, e))
+                complete = False
+        return models.DiscoveryResult(
+            vdpa_devices=tuple(devices), complete=complete,
+            incomplete=frozenset() if complete else frozenset(self.kinds),
+            errors=tuple(errors))
+
+    # -- one device ----------------------------------------------------------
+
+    def _read_device(self, name, dev, config, mgmtdevs, errors):
+        link = os.path.join(self.devices_dir, name)
+        device_dir = os.path.realpath(link)
+        if not os.path.isdir(device_dir):
+            raise sysfs.SysfsReadError(link, 'device vanished')
+        # driver and vhost node decide whether the device gets a provider:
+        # an unreadable one must not make it look unusable
+        driver = sysfs.link_name(os.path.join(device_dir, 'driver'))
+        vhost_dev = None
+        for entry in sysfs.list_dir(device_dir) or ():
+            if VHOST_DEV_RE.match(entry):
+                vhost_dev = entry
+                break
+        if driver == models.VDPA_DRIVER_VHOST and vhost_dev is None:
+            raise sysfs.SysfsReadError(
+                device_dir, 'bound to vhost_vdpa without a vhost-vdpa-N '
+                'device (being bound?)')
+
+        raw_type = dev.get('type')
+        device_type = DEVICE_TYPES.get(str(raw_type).strip().lower())
+        mgmtdev = dev.get('mgmtdev')
+        mgmtdev = str(mgmtdev).strip() if mgmtdev else None
+        mgmt = mgmtdevs.get(mgmtdev, {}) if mgmtdev else {}
+
+        supported = parse_features(config.get('dev_features'),
+                                   'dev_features')
+        source = 'device' if supported is not None else None
+        if supported is None:
+            supported = parse_features(mgmt.get('dev_features'),
+                                       'mgmtdev dev_features')
+            source = 'mgmtdev' if supported is not None else None
+
+        partial = False
+        parent_dir = os.path.dirname(device_dir)
+        pci_info = physfn = None
+        pf_netdevs = ()
+        mgmtdev_driver = None
+        try:
+            pci_dir = self._pci_ancestor(parent_dir)
+            if pci_dir is not None:
+                pci_info = pci.read_pci_info(self.sysfs_root, pci_dir,
+                                             os.path.basename(pci_dir))
+                physfn = sysfs.link_name(os.path.join(pci_dir, 'physfn'))
+                pf_dir = (os.path.realpath(os.path.join(pci_dir, 'physfn'))
+                          if physfn else pci_dir)
+                pf_netdevs = tuple(
+                    sysfs.list_dir(os.path.join(pf_dir, 'net')) or ())
+            mgmtdev_driver = self._mgmtdev_driver(mgmtdev)
+        except sysfs.SysfsReadError as e:
+            errors.append('vdpa: device %s: %s' % (name, e))
+            partial = True
+
+        return models.VdpaDevice(
+            name=name,
+            device_type=device_type,
+            mgmtdev=mgmtdev,
+            mgmtdev_driver=mgmtdev_driver,
+            driver=driver,
+            vhost_dev=vhost_dev,
+            vendor_id=parse_uint(dev.get('vendor_id'), 'vendor_id'),
+            max_vqs=parse_uint(dev.get('max_vqs'), 'max_vqs'),
+            max_vq_size=parse_uint(dev.get('max_vq_size'), 'max_vq_size'),
+            max_vq_pairs=parse_uint(config.get('max_vq_pairs'),
+                                    'max_vq_pairs'),
+            mtu=parse_uint(config.get('mtu'), 'mtu'),
+            mac=str(config['mac']).strip() if config.get('mac') else None,
+            supported_features=supported or (),
+            features_source=source,
+            negotiated_features=parse_features(
+                config.get('negotiated_features'),
+                'negotiated_features') or (),
+            parent=os.path.basename(parent_dir),
+            pci=pci_info,
+            physfn=physfn,
+            pf_netdevs=pf_netdevs,
+            partial=partial,
+        )
+
+    def _pci_ancestor(self, path):
+        """The closest directory at or above ``path`` named like a PCI
+        device (a VF/PF, or the PF holding an auxiliary device), or None.
+        """
+        top = os.path.realpath(os.path.join(self.sysfs_root, 'devices'))
+        while path.startswith(top + os.sep):
+            if pci.is_pci_address(os.path.basename(path)):
+                return path
+            path = os.path.dirname(path)
+        return None
+
+    def _mgmtdev_driver(self, mgmtdev):
+        """Driver bound to the management device ``<bus>/<name>``; for a
+        management device on no bus (the vdpa_sim ones), its name."""
+        if not mgmtdev:
+            return None
+        if '/' not in mgmtdev:
+            return mgmtdev
+        bus, dev_name = mgmtdev.split('/', 1)
+        return sysfs.link_name(os.path.join(
+            self.sysfs_root, 'bus', bus, 'devices', dev_name, 'driver'))

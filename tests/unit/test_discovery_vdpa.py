@@ -1,0 +1,394 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import json
+import logging
+import os
+
+import fixtures
+import testtools
+
+from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.discovery import base
+from mdev_traits.discovery import vdpa
+from mdev_traits import models
+from mdev_traits.testing import sysfs_builder
+from mdev_traits.testing import vdpa_tool
+
+
+def _read(set_name, command):
+    with open(os.path.join(vdpa_tool.OUTPUTS_DIR, set_name,
+                           vdpa_tool.COMMAND_FILES[command])) as f:
+        return f.read()
+
+
+class TestParsing(testtools.TestCase):
+
+    def test_recorded_outputs(self):
+        devs = vdpa.parse_section(_read('mlx5', 'dev show'), 'dev', 'x')
+        self.assertEqual({'vdpa0', 'vdpa1'}, set(devs))
+        self.assertEqual({'type': 'network', 'mgmtdev': 'pci/0000:3b:00.2',
+                          'vendor_id': 5555, 'max_vqs': 17,
+                          'max_vq_size': 256}, devs['vdpa0'])
+        mgmt = vdpa.parse_section(_read('mlx5', 'mgmtdev show'), 'mgmtdev',
+                                  'x')
+        self.assertEqual(257, mgmt['pci/0000:3b:00.3']['max_supported_vqs'])
+
+    def test_trailing_space_keys_are_stripped(self):
+        # iproute2 prints "link " and "link_announce " (vdpa.c
+        # pr_out_dev_net_config): both forms must read the same
+        cfg = vdpa.parse_section(_read('mlx5', 'dev config show'),
+                                 'config', 'x')
+        self.assertEqual('up', cfg['vdpa0']['link'])
+        self.assertIs(False, cfg['vdpa0']['link_announce'])
+        spaced = json.dumps({'config ': {' vdpa0 ': {'max_vq_pairs ': 8}}})
+        self.assertEqual({'vdpa0': {'max_vq_pairs': 8}},
+                         vdpa.parse_section(spaced, 'config', 'x'))
+
+    def test_empty_and_missing_sections(self):
+        self.assertEqual({}, vdpa.parse_section('{"dev":{}}', 'dev', 'x'))
+        self.assertEqual({}, vdpa.parse_section('{}', 'dev', 'x'))
+
+    def test_garbage(self):
+        for text in ('', '{"dev":', '[]', '"dev"', '{"dev":[]}',
+                     '{"dev":{"vdpa0":3}}'):
+            self.assertRaises(vdpa.ToolError, vdpa.parse_section, text,
+                              'dev', 'x')
+
+    def test_features(self):
+        self.assertEqual(('MQ', 'VERSION_1', 'bit_40', 'bit_54', 'RSS'),
+                         vdpa.parse_features(
+                             ['MQ', ' version_1', 40, 'bit_54', 'RSS'], 'f'))
+        self.assertEqual(('MQ', 'CSUM'), vdpa.parse_features('MQ CSUM', 'f'))
+        self.assertIsNone(vdpa.parse_features(None, 'f'))
+        for bad in ([True], [None], [''], [1.5], {'MQ': 1}, 7):
+            self.assertRaises(vdpa.FormatError, vdpa.parse_features, bad,
+                              'f')
+
+    def test_numbers(self):
+        # vendor_id is printed in decimal: 5555 is Mellanox's 0x15b3
+        self.assertEqual(5555, vdpa.parse_uint(5555, 'vendor_id'))
+        self.assertEqual(5555, vdpa.parse_uint('5555', 'vendor_id'))
+        self.assertEqual(0x15b3, vdpa.parse_uint('0x15b3', 'vendor_id'))
+        self.assertIsNone(vdpa.parse_uint(None, 'mtu'))
+        for bad in (True, -1, 1.5, 'many', [1]):
+            self.assertRaises(vdpa.FormatError, vdpa.parse_uint, bad, 'x')
+
+
+class _Base(testtools.TestCase):
+
+    def setUp(self):
+        super(_Base, self).setUp()
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            name='mdev_traits.discovery.vdpa', level=logging.DEBUG,
+            format='%(levelname)s %(message)s'))
+        self.sysfs = self.useFixture(sysfs_builder.FakeSysfs())
+        self.builder = self.sysfs.builder
+        self.tool = self.useFixture(vdpa_tool.FakeVdpaTool())
+
+    def warnings(self):
+        return [line for line in self.logger.output.splitlines()
+                if line.startswith(('WARNING', 'ERROR'))]
+
+    def collect(self, command=None, timeout=10):
+        collector = vdpa.VdpaCollector(
+            self.sysfs.root, command=command or self.tool.path,
+            timeout=timeout)
+        return collector.collect()
+
+    def host(self, *sets, drivers=None, drop=(), mode='ok', fail_on=None):
+        vdpa_tool.build_sysfs(self.builder, *sets, drivers=drivers)
+        self.tool.use(*sets, drop=drop, mode=mode, fail_on=fail_on)
+
+    def assertIncomplete(self, result):
+        self.assertFalse(result.complete)
+        self.assertEqual(frozenset({models.KIND_VDPA}), result.incomplete)
+        self.assertFalse(result.kind_complete(models.KIND_VDPA))
+        self.assertTrue(result.kind_complete(models.KIND_MDEV))
+
+
+class TestRecordedHosts(_Base):
+
+    def test_mlx5_vfs(self):
+        self.host('mlx5')
+        result = self.collect()
+        self.assertTrue(result.complete, result.errors)
+        self.assertEqual((), result.errors)
+        vdpa0, vdpa1 = result.vdpa_devices
+        self.assertEqual('vdpa0', vdpa0.name)
+        self.assertEqual('net', vdpa0.device_type)
+        self.assertEqual('pci/0000:3b:00.2', vdpa0.mgmtdev)
+        self.assertEqual('mlx5_core', vdpa0.mgmtdev_driver)
+        self.assertEqual('vhost_vdpa', vdpa0.driver)
+        self.assertEqual('vhost-vdpa-0', vdpa0.vhost_dev)
+        self.assertTrue(vdpa0.usable_by_vms)
+        self.assertEqual((5555, 17, 256, 8, 1500),
+                         (vdpa0.vendor_id, vdpa0.max_vqs, vdpa0.max_vq_size,
+                          vdpa0.max_vq_pairs, vdpa0.mtu))
+        self.assertEqual('e4:11:c6:d3:45:f0', vdpa0.mac)
+        # mainline iproute2: the management device's features
+        self.assertEqual('mgmtdev', vdpa0.features_source)
+        self.assertIn('MQ', vdpa0.supported_features)
+        self.assertIn('RING_PACKED', vdpa0.supported_features)
+        self.assertNotIn('RING_PACKED', vdpa0.negotiated_features)
+        self.assertEqual((), vdpa1.negotiated_features)
+        self.assertEqual(2, vdpa1.max_vq_pairs)
+        # the VF, its PF and the PF's netdev
+        self.assertEqual('0000:3b:00.2', vdpa0.parent)
+        self.assertEqual(('15b3', '101e', 'mlx5_core', 0),
+                         (vdpa0.pci.vendor, vdpa0.pci.device,
+                          vdpa0.pci.driver, vdpa0.pci.numa_node))
+        self.assertEqual('0000:3b:00.0', vdpa0.physfn)
+        self.assertEqual(('ens1f0np0',), vdpa0.pf_netdevs)
+        self.assertFalse(vdpa0.partial)
+        self.assertEqual([['-j', 'mgmtdev', 'show'], ['-j', 'dev', 'show'],
+                          ['-j', 'dev', 'config', 'show']],
+                         self.tool.calls())
+        self.assertEqual([], self.warnings())
+
+    def test_ifcvf_device_features(self):
+        self.host('ifcvf')
+        (dev,) = self.collect().vdpa_devices
+        # this build prints the device's own dev_features: they win over
+        # the management device's (which lists bit 40 as a bare number)
+        self.assertEqual('device', dev.features_source)
+        self.assertNotIn('bit_40', dev.supported_features)
+        self.assertEqual((32902, 32768, 4), (dev.vendor_id, dev.max_vq_size,
+                                             dev.max_vq_pairs))
+        self.assertEqual(('1af4', '1041', '8086', '001a'),
+                         (dev.pci.vendor, dev.pci.device,
+                          dev.pci.subsystem_vendor,
+                          dev.pci.subsystem_device))
+        self.assertEqual('ifcvf', dev.mgmtdev_driver)
+        # the FPGA PF has no network interface
+        self.assertEqual((), dev.pf_netdevs)
+
+    def test_simulator_on_no_bus(self):
+        self.host('vdpa_sim_net')
+        (dev,) = self.collect().vdpa_devices
+        self.assertEqual('vdpasim_net', dev.mgmtdev)
+        self.assertEqual('vdpasim_net', dev.mgmtdev_driver)
+        self.assertEqual('vdpasim_net', dev.parent)
+        self.assertIsNone(dev.pci)
+        self.assertEqual((0, 3, 1), (dev.vendor_id, dev.max_vqs,
+                                     dev.max_vq_pairs))
+
+    def test_old_iproute2(self):
+        self.host('vdpa_sim_net-iproute2-5.12')
+        result = self.collect()
+        self.assertTrue(result.complete)
+        (dev,) = result.vdpa_devices
+        self.assertIsNone(dev.max_vq_pairs)
+        self.assertEqual((), dev.supported_features)
+        self.assertIsNone(dev.features_source)
+        self.assertEqual(2, dev.max_vqs)
+
+    def test_every_key_with_a_trailing_space(self):
+        self.host('mlx5', 'ifcvf', mode='trailing-space')
+        result = self.collect()
+        self.assertTrue(result.complete, result.errors)
+        self.assertEqual([8, 2, 4], [d.max_vq_pairs
+                                     for d in result.vdpa_devices])
+        self.assertEqual('device', result.vdpa_devices[2].features_source)
+
+    def test_drivers(self):
+        self.host('mlx5', 'vdpa_sim_net',
+                  drivers={'vdpa1': None, 'vdpa2': 'virtio_vdpa'})
+        result = self.collect()
+        self.assertTrue(result.complete, result.errors)
+        by_name = {d.name: d for d in result.vdpa_devices}
+        self.assertTrue(by_name['vdpa0'].usable_by_vms)
+        self.assertIsNone(by_name['vdpa1'].driver)
+        self.assertFalse(by_name['vdpa1'].usable_by_vms)
+        self.assertEqual('virtio_vdpa', by_name['vdpa2'].driver)
+        self.assertIsNone(by_name['vdpa2'].vhost_dev)
+        self.assertFalse(by_name['vdpa2'].usable_by_vms)
+
+    def test_rebind(self):
+        self.host('mlx5')
+        self.builder.bind_vdpa_device('vdpa0', 'virtio_vdpa')
+        by_name = {d.name: d for d in self.collect().vdpa_devices}
+        self.assertEqual('virtio_vdpa', by_name['vdpa0'].driver)
+        self.builder.bind_vdpa_device('vdpa0', 'vhost_vdpa', index=5)
+        by_name = {d.name: d for d in self.collect().vdpa_devices}
+        self.assertEqual('vhost-vdpa-5', by_name['vdpa0'].vhost_dev)
+
+    def test_scalable_function_parent(self):
+        # an mlx5 SF: the vDPA device sits on an auxiliary device under
+        # the PF; the PF is its PCI device
+        vdpa_tool.build_sysfs(self.builder, 'mlx5')
+        pf = self.builder.pci_dir('0000:3b:00.0')
+        self.builder.add_vdpa_device('vdpa9', pf + '/mlx5_core.sf.1',
+                                     index=9)
+        self.builder.makedirs('bus/auxiliary/devices')
+        self.builder.symlink('bus/auxiliary/devices/mlx5_core.sf.1',
+                             pf + '/mlx5_core.sf.1')
+        self.builder.symlink(pf + '/mlx5_core.sf.1/driver',
+                             'bus/auxiliary/drivers/mlx5_core.sf')
+        dev = json.loads(_read('mlx5', 'dev show'))['dev']
+        dev['vdpa9'] = dict(dev['vdpa0'], mgmtdev='auxiliary/mlx5_core.sf.1')
+        self.tool.use_data(dev=dev, config={'vdpa9': {'max_vq_pairs': 16}})
+        result = self.collect()
+        self.assertTrue(result.complete, result.errors)
+        sf = {d.name: d for d in result.vdpa_devices}['vdpa9']
+        self.assertEqual('mlx5_core.sf.1', sf.parent)
+        self.assertEqual('0000:3b:00.0', sf.pci.address)
+        self.assertIsNone(sf.physfn)
+        self.assertEqual(('ens1f0np0',), sf.pf_netdevs)
+        self.assertEqual('mlx5_core.sf', sf.mgmtdev_driver)
+
+
+class TestQuietWithoutVdpa(_Base):
+
+    def test_no_vdpa_bus_and_no_tool(self):
+        # the vdpa bus module is not loaded and iproute2 has no vdpa: not
+        # even a warning, and the result is complete
+        result = self.collect(command='/nonexistent/vdpa')
+        self.assertTrue(result.complete)
+        self.assertEqual((), result.errors)
+        self.assertEqual((), result.vdpa_devices)
+        self.assertEqual([], self.warnings())
+        self.assertIn('DEBUG', self.logger.output)
+
+    def test_vdpa_bus_without_devices(self):
+        self.builder.makedirs('bus/vdpa/devices')
+        result = self.collect()
+        self.assertTrue(result.complete)
+        self.assertEqual([], self.tool.calls())
+        self.assertEqual([], self.warnings())
+
+
+class TestToolFailures(_Base):
+
+    def assertOneError(self, result, *words):
+        self.assertIncomplete(result)
+        self.assertEqual((), result.vdpa_devices)
+        (error,) = result.errors
+        for word in words:
+            self.assertIn(word, error)
+        # the service logs result.errors: the collector adds no warning
+        self.assertEqual([], self.warnings())
+        return error
+
+    def test_tool_missing(self):
+        self.host('mlx5')
+        error = self.assertOneError(self.collect(command='/nonexistent/vdpa'),
+                                    'not installed', '[vdpa] command',
+                                    '2 vDPA device(s)')
+        self.assertIn('left as they are', error)
+
+    def test_tool_not_executable(self):
+        self.host('mlx5')
+        os.chmod(self.tool.path, 0o644)
+        self.assertOneError(self.collect(), 'permission denied')
+
+    def test_exit_status(self):
+        self.host('mlx5', mode='exit1')
+        self.assertOneError(self.collect(), 'exited with status 1',
+                            'Failed to connect to vdpa Netlink')
+
+    def test_one_command_fails(self):
+        self.host('mlx5', mode='exit1', fail_on=['dev config show'])
+        self.assertOneError(self.collect(), 'dev config show')
+
+    def test_bad_json(self):
+        self.host('mlx5', mode='badjson')
+        self.assertOneError(self.collect(), 'invalid JSON')
+
+    def test_timeout(self):
+        self.host('mlx5', mode='hang')
+        self.assertOneError(self.collect(timeout=1), 'did not finish',
+                            'command_timeout')
+
+    def test_unsplittable_command(self):
+        self.host('mlx5')
+        self.assertOneError(self.collect(command='vdpa "'),
+                            'cannot be split')
+
+    def test_command_with_arguments(self):
+        self.host('mlx5')
+        result = self.collect(command='env %s' % self.tool.path)
+        self.assertTrue(result.complete, result.errors)
+        self.assertEqual(2, len(result.vdpa_devices))
+
+
+class TestRaces(_Base):
+
+    def test_device_only_in_sysfs(self):
+        # created after the tool listed the devices
+        self.host('mlx5', drop=['vdpa1'])
+        result = self.collect()
+        self.assertIncomplete(result)
+        self.assertEqual(['vdpa0'], [d.name for d in result.vdpa_devices])
+        (error,) = result.errors
+        self.assertIn('vdpa1 is only listed by sysfs', error)
+
+    def test_device_only_in_tool(self):
+        self.host('mlx5')
+        self.builder.remove_vdpa_device('vdpa1')
+        result = self.collect()
+        self.assertIncomplete(result)
+        self.assertIn('only listed by the vdpa tool', result.errors[0])
+
+    def test_vhost_node_missing(self):
+        self.host('mlx5')
+        node = self.builder.vdpa_dir('vdpa0') + '/vhost-vdpa-0'
+        self.builder.remove('class/vhost-vdpa/vhost-vdpa-0')
+        self.builder.remove(node)
+        result = self.collect()
+        self.assertIncomplete(result)
+        self.assertEqual(['vdpa1'], [d.name for d in result.vdpa_devices])
+
+    def test_garbage_number_skips_the_device(self):
+        self.host('mlx5')
+        dev = json.loads(_read('mlx5', 'dev show'))['dev']
+        dev['vdpa0']['max_vq_size'] = 'lots'
+        self.tool.use_data(dev=dev)
+        result = self.collect()
+        self.assertIncomplete(result)
+        self.assertEqual(['vdpa1'], [d.name for d in result.vdpa_devices])
+
+    def test_unreadable_pci_ids_make_the_device_partial(self):
+        self.host('mlx5')
+        vf = self.builder.pci_dir('0000:3b:00.2')
+        self.builder.write(vf + '/vendor', b'\xff\xfe')
+        result = self.collect()
+        self.assertTrue(result.complete)
+        by_name = {d.name: d for d in result.vdpa_devices}
+        self.assertTrue(by_name['vdpa0'].partial)
+        self.assertFalse(by_name['vdpa1'].partial)
+        self.assertIn('vdpa0', result.errors[0])
+
+
+class TestConfiguration(testtools.TestCase):
+
+    def test_configure_and_load_collectors(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'x.conf')
+        with open(path, 'w') as f:
+            f.write('[exporter]\nsysfs_root = %s\n\n[vdpa]\n'
+                    'command = /opt/iproute2/sbin/vdpa\n'
+                    'command_timeout = 3\n' % tmp)
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', path], project='mdev-traits')
+        self.assertIn('vdpa', conf.exporter.discovery_sources)
+        collectors = base.load_collectors(['mdev', 'vdpa'], tmp, conf=conf)
+        collector = collectors[1]
+        self.assertIsInstance(collector, vdpa.VdpaCollector)
+        self.assertEqual(('/opt/iproute2/sbin/vdpa', 3),
+                         (collector.command, collector.timeout))
+        # without conf: the defaults (the old signature still works)
+        (plain,) = base.load_collectors(['vdpa'], tmp)
+        self.assertEqual(('vdpa', 10), (plain.command, plain.timeout))
+        from_conf = vdpa.VdpaCollector.from_conf(conf)
+        self.assertEqual(tmp, from_conf.sysfs_root)
+        self.assertEqual(3, from_conf.timeout)
