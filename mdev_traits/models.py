@@ -58,6 +58,15 @@ class MdevParent:
     # True when the parent could not be read completely: mapping must not
     # derive removals from it (the reconciler leaves its provider alone).
     partial: bool = False
+    # types listed in mdev_supported_types but not read, because the
+    # collector was told to read only the enabled ones
+    unread_type_ids: typing.Tuple[str, ...] = ()
+
+    @property
+    def type_ids(self):
+        """Every type the parent offers, read or not."""
+        return tuple(sorted({t.type_id for t in self.types}
+                            | set(self.unread_type_ids)))
 
     @property
     def is_pci(self):

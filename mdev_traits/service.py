@@ -93,7 +93,7 @@ def unknown_enabled_types(conf, discovery):
     this host offers (only when discovery of mdevs was complete)."""
     if not discovery.kind_complete('mdev'):
         return []
-    offered = {t.type_id for p in discovery.mdev_parents for t in p.types}
+    offered = {t for p in discovery.mdev_parents for t in p.type_ids}
     missing = [t for t in conf.devices.enabled_mdev_types
                if t not in offered]
     if not missing:
@@ -128,11 +128,18 @@ def mapping_extensions(conf):
     return extra_providers, enrichers
 
 
-def discover(conf, collectors=None):
+def discover(conf, collectors=None, full=False):
+    """Run discovery. ``full``: read every mdev type, not only the
+    enabled ones (the requirements command looks at any type)."""
     if collectors is None:
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
             conf=conf)
+    if full:
+        for collector in collectors:
+            read_all = getattr(collector, 'read_all', None)
+            if read_all is not None:
+                read_all()
     return discovery_base.discover(collectors)
 
 

@@ -76,8 +76,8 @@ def find_parent_type(found, parent_name, type_id):
             mdev_type = parent.get_type(type_id)
             if mdev_type is None:
                 raise UsageError('parent %s offers no type %s (it offers: '
-                                 '%s)' % (parent.name, type_id, ', '.join(
-                                     t.type_id for t in parent.types)))
+                                 '%s)' % (parent.name, type_id,
+                                          ', '.join(parent.type_ids)))
             return parent, mdev_type
     raise UsageError('no mdev parent %s on this host (parents: %s)' % (
         parent_name, ', '.join(p.name for p in found.mdev_parents)
@@ -108,7 +108,7 @@ def source_requirements(conf, found=None):
         raise UsageError('name one device: --mdev UUID, --parent DEVICE '
                          '--type TYPE, or --vdpa NAME')
     if found is None:
-        found = service.discover(conf)
+        found = service.discover(conf, full=True)
     root_name = conf.exporter.root_provider_name
     extra_providers, enrichers = service.mapping_extensions(conf)
     if conf.vdpa_device:

@@ -739,3 +739,25 @@ class SysfsReaderTestCase(testtools.TestCase):
         self.assertEqual(['a', 'b'], sysfs.list_dir(self.tmp))
         self.assertRaises(sysfs.SysfsReadError, sysfs.list_dir,
                           os.path.join(self.tmp, 'a'))
+
+
+class TestReadOnlyEnabledTypes(testtools.TestCase):
+
+    def test_unread_types_are_listed_not_read(self):
+        fake = self.useFixture(sysfs_builder.FakeSysfs())
+        fake.builder.add_pci_mdev_parent(
+            '0000:3b:00.0', vendor='10de', device='1eb8', driver='nvidia',
+            types={'nvidia-222': dict(available_instances=16),
+                   # garbage in a type that is not enabled: not read at all
+                   'nvidia-231': dict(available_instances='garbage')})
+        collector = mdev.MdevCollector(fake.root, read_types={'nvidia-222'})
+        found = collector.collect()
+        (parent,) = found.mdev_parents
+        self.assertEqual(['nvidia-222'], [t.type_id for t in parent.types])
+        self.assertEqual(('nvidia-231',), parent.unread_type_ids)
+        self.assertEqual(('nvidia-222', 'nvidia-231'), parent.type_ids)
+        self.assertFalse(parent.partial)
+        collector.read_all()
+        (parent,) = collector.collect().mdev_parents
+        self.assertTrue(parent.partial)
+        self.assertEqual((), parent.unread_type_ids)
