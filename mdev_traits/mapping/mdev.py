@@ -8,6 +8,7 @@ import dataclasses
 import re
 import typing
 
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
@@ -78,31 +79,9 @@ def driver_name(parent, mdev_type):
     return None
 
 
-class _Traits(object):
-    """Collects traits with the source each came from."""
-
-    def __init__(self):
-        self._traits = {}
-
-    def add(self, template, source, **values):
-        name = names.custom_trait(template.format(**values))
-        if name is None:
-            return
-        self._traits.setdefault(name, [])
-        if source not in self._traits[name]:
-            self._traits[name].append(source)
-        alias = contract.DEPRECATED_ALIASES.get(name)
-        if alias:
-            self._traits.setdefault(alias, []).append(
-                'deprecated alias of %s' % name)
-
-    def result(self):
-        return {k: tuple(v) for k, v in sorted(self._traits.items())}
-
-
 def type_traits(parent, mdev_type, warnings):
     """Traits of ``mdev_type`` enabled on ``parent`` (trait contract v1)."""
-    traits = _Traits()
+    traits = collect.TraitCollector()
     tdir = 'class/mdev_bus/%s/mdev_supported_types/%s' % (
         parent.name, mdev_type.type_id)
     traits.add(contract.MDEV_TYPE, 'enabled type %s ([devices] '
@@ -112,12 +91,7 @@ def type_traits(parent, mdev_type, warnings):
         traits.add(contract.MDEV_DEVICE_API, 'sysfs %s/device_api' % tdir,
                    device_api=mdev_type.device_api)
     pci = parent.pci
-    if pci is not None and pci.vendor:
-        src = 'sysfs PCI ids of %s' % pci.address
-        traits.add(contract.PCI_VENDOR, src, vendor=pci.vendor)
-        if pci.device:
-            traits.add(contract.PCI_DEVICE, src, vendor=pci.vendor,
-                       device=pci.device)
+    traits.add_pci_ids(pci)
 
     driver = driver_name(parent, mdev_type)
     if mdev_type.software_version:

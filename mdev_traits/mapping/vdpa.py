@@ -26,6 +26,7 @@ import typing
 import os_traits
 
 from mdev_traits.conf import exporter as exporter_conf
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
@@ -145,32 +146,6 @@ def neutron_trait(prefix, value):
     return os_traits.normalize_name(prefix + value)
 
 
-class _Traits(object):
-    """Collects traits with the sources each came from."""
-
-    def __init__(self):
-        self._traits = {}
-
-    def _put(self, name, source):
-        if not name:
-            return
-        sources = self._traits.setdefault(name, [])
-        if source not in sources:
-            sources.append(source)
-
-    def add(self, template, source, **values):
-        self._put(names.custom_trait(template.format(**values)), source)
-
-    def add_standard(self, name, source):
-        self._put(names.standard_or_custom(name), source)
-
-    def add_exact(self, name, source):
-        self._put(name, source)
-
-    def result(self):
-        return {k: tuple(v) for k, v in sorted(self._traits.items())}
-
-
 def max_vq_pairs(device):
     """(maximum queue pairs, where it comes from) or (None, None).
 
@@ -190,20 +165,14 @@ def max_vq_pairs(device):
 
 def device_traits(device, config):
     """Traits of one vDPA device, with their sources."""
-    traits = _Traits()
+    traits = collect.TraitCollector()
     traits.add(contract.VDPA_TYPE, 'vdpa dev show %s: type' % device.name,
                type=device.device_type)
     if device.mgmtdev_driver:
         traits.add(contract.VDPA_MGMTDEV_DRIVER,
                    'driver of management device %s' % device.mgmtdev,
                    driver=device.mgmtdev_driver)
-    pci = device.pci
-    if pci is not None and pci.vendor:
-        src = 'sysfs PCI ids of %s' % pci.address
-        traits.add(contract.PCI_VENDOR, src, vendor=pci.vendor)
-        if pci.device:
-            traits.add(contract.PCI_DEVICE, src, vendor=pci.vendor,
-                       device=pci.device)
+    traits.add_pci_ids(device.pci)
 
     pairs, pairs_src = max_vq_pairs(device)
     for level in levels(pairs):

@@ -5,6 +5,7 @@ or through its console script."""
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import fixtures
@@ -51,6 +52,15 @@ class PlacementTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def wait_for(self, predicate, timeout=60):
+        """Poll ``predicate`` until it is true (True) or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.2)
+        return False
 
     # -- Placement helpers ------------------------------------------------
     def api(self, method, path, json=None, expect=None):

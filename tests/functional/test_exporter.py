@@ -261,14 +261,6 @@ class TestCommandLine(base.PlacementTestCase):
 
 class TestDaemon(base.PlacementTestCase):
 
-    def _wait_for(self, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.2)
-        return False
-
     def test_cycles_reload_on_sighup_and_stop_on_sigterm(self):
         builder, conf = self.make_host(
             'daemon', [('0000:3b:00.0', '535.129.03')],
@@ -284,17 +276,17 @@ class TestDaemon(base.PlacementTestCase):
             return (self.provider(name) is not None
                     and trait in self.traits(name))
 
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: has('CUSTOM_MDEV_TYPE_NVIDIA_231')))
         # the periodic cycle picks up hardware changes (an upgrade)
         builder.write('module/nvidia/version', '535.161.07')
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: has('CUSTOM_MDEV_SWVER_NVIDIA_535_161')))
         # SIGHUP reloads the configuration
         self.write_conf('daemon', builder.root, ['nvidia-222'], 'manage',
                         True, extra='[exporter]\ninterval = 1\n')
         proc.send_signal(signal.SIGHUP)
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: has('CUSTOM_MDEV_TYPE_NVIDIA_222')))
         # a broken configuration at SIGHUP keeps the old one in force
         self.write_conf('daemon', builder.root, ['nvidia-222'], 'manage',

@@ -3,7 +3,6 @@ with its metrics listener and hotplug wake-ups."""
 
 import logging
 import threading
-import time
 import urllib.request
 
 import fixtures
@@ -25,14 +24,6 @@ class TestFaults(base.PlacementTestCase):
         self.addCleanup(daemon.stop)
         return daemon, thread
 
-    def _wait_for(self, predicate, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.2)
-        return False
-
     def _published(self, name, trait='CUSTOM_MDEV_TYPE_NVIDIA_231'):
         try:
             return (self.provider(name) is not None
@@ -50,15 +41,15 @@ class TestFaults(base.PlacementTestCase):
         self.placement.stop()
         daemon, thread = self._daemon(conf)
         thread.start()
-        self.assertTrue(self._wait_for(lambda: daemon.failures >= 4))
+        self.assertTrue(self.wait_for(lambda: daemon.failures >= 4))
         # one error line for the state change, not one per retry
         errors = [line for line in logs.output.splitlines()
                   if line.startswith('ERROR') and 'unavailable' in line]
         self.assertEqual(1, len(errors), logs.output)
         self.placement.start()
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: self._published('flaky_pci_0000_3b_00_0')))
-        self.assertTrue(self._wait_for(lambda: daemon.failures == 0))
+        self.assertTrue(self.wait_for(lambda: daemon.failures == 0))
         self.assertIn('works again', logs.output)
         # the metrics listener says so too
         url = 'http://127.0.0.1:%d/metrics' % daemon.metrics.port
@@ -76,15 +67,15 @@ class TestFaults(base.PlacementTestCase):
                   'hotplug = false\n')
         daemon, thread = self._daemon(conf)
         thread.start()
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: self._published('bounce_pci_0000_3b_00_0')))
         self.placement.stop()
         # a second GPU appears while Placement is away
         builder.add_pci_mdev_parent('0000:5e:00.0', types=base.T4_TYPES,
                                     driver_version='535.129.03', **base.T4)
-        self.assertTrue(self._wait_for(lambda: daemon.failures >= 2))
+        self.assertTrue(self.wait_for(lambda: daemon.failures >= 2))
         self.placement.start()
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: self._published('bounce_pci_0000_5e_00_0')))
         self.assertTrue(self._published('bounce_pci_0000_3b_00_0'))
 
@@ -94,7 +85,7 @@ class TestFaults(base.PlacementTestCase):
             extra='[exporter]\ninterval = 3600\nhotplug = false\n')
         daemon, thread = self._daemon(conf)
         thread.start()
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: self._published('hot_pci_0000_3b_00_0')))
         from mdev_traits import hotplug
         debouncer = hotplug.Debouncer(daemon.wake, 0.2)
@@ -106,6 +97,6 @@ class TestFaults(base.PlacementTestCase):
         # MDEV_STATE=registered when the driver registers the mdev parent
         debouncer.on_event('add', 'pci', {})
         debouncer.on_event('change', 'pci', {'MDEV_STATE': 'registered'})
-        self.assertTrue(self._wait_for(
+        self.assertTrue(self.wait_for(
             lambda: self._published('hot_pci_0000_5e_00_0'), timeout=20))
         self.assertEqual(1, debouncer.triggers)
