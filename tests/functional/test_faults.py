@@ -100,3 +100,21 @@ class TestFaults(base.PlacementTestCase):
         self.assertTrue(self.wait_for(
             lambda: self._published('hot_pci_0000_5e_00_0'), timeout=20))
         self.assertEqual(1, debouncer.triggers)
+
+    def test_wrong_credentials_publish_nothing_then_fixed(self):
+        builder, conf = self.make_host(
+            'creds', [('0000:3b:00.0', '535.129.03')])
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, 'w') as f:
+            # noauth2 makes any other token a non-admin user: 403
+            f.write(text.replace('token = admin', 'token = someone'))
+        proc = self.run_cli('--config-file', conf, '--once')
+        self.assertEqual(1, proc.returncode, proc.stderr)
+        self.assertIn('credentials refused', proc.stderr)
+        self.assertIsNone(self.provider('creds'))
+        with open(conf, 'w') as f:
+            f.write(text)
+        proc = self.run_cli('--config-file', conf, '--once')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertTrue(self._published('creds_pci_0000_3b_00_0'))
