@@ -16,6 +16,7 @@ provider missing, Placement unreachable, ...); 2 configuration error;
 
 import importlib
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -56,6 +57,14 @@ cli_opts = [
 
 def _error(message):
     sys.stderr.write('%s: error: %s\n' % (PROG, message))
+
+
+def _stdout_closed():
+    """The reader of stdout went away (``--dry-run | head``): not an
+    error. Point stdout at /dev/null so that the interpreter's last flush
+    does not fail again (Python's documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def build_conf(extra_cli_opts=None):
@@ -119,13 +128,23 @@ def main(argv=None):
             _error('configuration: %s (files: %s)' % (
                 err, ', '.join(conf.config_file) or 'none'))
         return EXIT_CONFIG
-    logging.setup(conf, 'mdev-traits')
+    try:
+        logging.setup(conf, 'mdev-traits')
+    except (OSError, ValueError) as exc:
+        # e.g. nova.conf's log_dir, passed as an extra --config-file, is
+        # not writable by the exporter's user
+        _error('configuration: cannot set up logging (log_dir = %s, '
+               'log_file = %s): %s' % (conf.log_dir, conf.log_file, exc))
+        return EXIT_CONFIG
     if sub is not None:
         try:
             return sub.run(conf)
         except ValueError as exc:
             _error(str(exc))
             return EXIT_CONFIG
+        except BrokenPipeError:
+            _stdout_closed()
+            return EXIT_OK
 
     for path in service.exposed_secret_files(conf):
         LOG.warning('%s holds credentials and is readable by every user of '
@@ -136,8 +155,12 @@ def main(argv=None):
             tree = service.desired_tree(conf)
             out = tree.to_dict()
             out['mode'] = conf.exporter.mode
-            json.dump(out, sys.stdout, indent=2, sort_keys=True)
-            sys.stdout.write('\n')
+            try:
+                json.dump(out, sys.stdout, indent=2, sort_keys=True)
+                sys.stdout.write('\n')
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _stdout_closed()
             return EXIT_OK
         if conf.exporter.check_enabled_types:
             errors = service.unknown_enabled_types(

@@ -231,3 +231,18 @@ class TestDaemon(testtools.TestCase):
         daemon._do_reload()
         self.assertIs(old, daemon.exporter)
         self.assertIs(conf, daemon.conf)
+
+
+class TestMainErrors(testtools.TestCase):
+
+    def test_unusable_log_dir_is_a_config_error(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'nova.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nlog_dir = %s/missing/dir\n' % tmp)
+        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        self.assertEqual(exporter_cmd.EXIT_CONFIG, exporter_cmd.main(
+            ['--config-file', path, '--dry-run']))
+        stderr.seek(0)
+        self.assertIn('cannot set up logging', stderr.read())

@@ -1,0 +1,376 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The trait reference, generated at build time from the code.
+
+``.. mdev-traits-table:: NAME`` renders one table from the data the
+exporter itself uses, so that the reference cannot drift from what is
+published:
+
+``contract``
+    the trait templates of :mod:`mdev_traits.mapping.contract` (trait
+    contract v1), with the comments above each one in the source;
+``reserved-prefixes``
+    ``contract.RESERVED_PREFIXES``;
+``gpu-levels``
+    the GPU capability traits of :mod:`mdev_traits.mapping.gpu_contract`,
+    named by the functions of :mod:`mdev_traits.mapping.gpu` that publish
+    them (display heads, resolutions, framebuffer, CUDA compute
+    capability);
+``gpu-apis``
+    the graphics and compute API traits, per family and version, with what
+    each one implies;
+``profiles``
+    the rules of the shipped profiles (``mdev_traits/profiles/*.yaml``),
+    as loaded and validated by :mod:`mdev_traits.gpu_profiles`;
+``virtio-features``
+    the virtio feature bits of :mod:`mdev_traits.mapping.vdpa_data`;
+``compatibility-rules``
+    the trait families of :mod:`mdev_traits.mapping.requirements`
+    (``mdev-traits-exporter requirements``).
+
+A template placeholder without an example value, or a shipped profile
+that does not load, is a build warning (``sphinx-build -W`` fails).
+"""
+
+import ast
+import inspect
+import os
+import re
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+import yaml
+
+from mdev_traits import gpu_profiles
+from mdev_traits.mapping import contract
+from mdev_traits.mapping import gpu
+from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import names
+from mdev_traits.mapping import requirements
+from mdev_traits.mapping import vdpa as vdpa_mapping
+from mdev_traits.mapping import vdpa_data
+
+LOG = logging.getLogger(__name__)
+
+# Example values of the template placeholders of the contract.
+EXAMPLES = {
+    'type_id': 'nvidia-231',
+    'device_api': 'vfio-pci',
+    'vendor': '10de',
+    'device': '1eb8',
+    'driver': 'nvidia',
+    'major': '535',
+    'minor': '129',
+    'field': 'pci_ids',
+    'value': '8086:4940',
+    'type': 'net',
+    'level': '8',
+    'name': 'VIRTIO_NET_F_MQ',
+}
+# ... where a template needs another one
+EXAMPLE_OVERRIDES = {
+    'VDPA_MGMTDEV_DRIVER': {'driver': 'mlx5_core'},
+    'VDPA_MAX_VQ_SIZE': {'level': '256'},
+}
+_PLACEHOLDER = re.compile(r'\{(\w+)\}')
+
+POLICIES = {
+    requirements.EXACT: 'the same trait',
+    requirements.TOP: 'the highest level of the source',
+    requirements.ALL: 'every trait of the family the source has',
+    requirements.FRONTIER: 'the largest resolutions of the source (they '
+                           'imply the smaller ones)',
+    requirements.SKIP: 'nothing',
+}
+
+
+def _literal(text):
+    return '``%s``' % text if text else ''
+
+
+def _text(text):
+    """Plain text (from comments, YAML descriptions) in reST."""
+    return re.sub(r'([\\`*_|<>\[\]])', r'\\\1', text or '')
+
+
+def _list_table(header, rows, widths=None):
+    lines = ['.. list-table::', '   :header-rows: 1']
+    if widths:
+        lines.append('   :widths: %s' % ' '.join(str(w) for w in widths))
+    lines.append('')
+    for row in [header] + rows:
+        first = True
+        for cell in row:
+            cell_lines = str(cell).split('\n') if cell != '' else ['']
+            prefix = '   * - ' if first else '     - '
+            lines.append(prefix + cell_lines[0])
+            lines.extend('       ' + extra for extra in cell_lines[1:])
+            first = False
+    lines.append('')
+    return lines
+
+
+def _comments_above(module):
+    """{constant name: the comment lines right above its assignment}; an
+    assignment right below another one without a comment of its own
+    shares that one's."""
+    source = inspect.getsource(module).split('\n')
+    result = {}
+    previous = None
+    for node in ast.parse('\n'.join(source)).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            previous = None
+            continue
+        comment = []
+        i = node.lineno - 2
+        while i >= 0 and source[i].startswith('#'):
+            comment.insert(0, source[i].lstrip('#').strip())
+            i -= 1
+        text = ' '.join(comment)
+        if (not text and previous is not None
+                and previous.end_lineno == node.lineno - 1):
+            text = result[previous.targets[0].id]
+        result[node.targets[0].id] = text
+        previous = node
+    return result
+
+
+def _template_trait(template):
+    """``CUSTOM_MDEV_TYPE_<TYPE_ID>`` for ``MDEV_TYPE_{type_id}``."""
+    shown = _PLACEHOLDER.sub(lambda m: '<%s>' % m.group(1).upper(),
+                             template)
+    return shown if shown.startswith('CUSTOM_') else 'CUSTOM_' + shown
+
+
+def _template_example(name, template, location):
+    examples = dict(EXAMPLES, **EXAMPLE_OVERRIDES.get(name, {}))
+    missing = [p for p in _PLACEHOLDER.findall(template)
+               if p not in examples]
+    if missing:
+        LOG.warning('mdev-traits-table: no example value for %s in %r: '
+                    'add it to EXAMPLES in %s', ', '.join(missing),
+                    template, __file__, location=location)
+        return ''
+    return names.custom_trait(template.format(**examples))
+
+
+def contract_table(location):
+    comments = _comments_above(contract)
+    rows = []
+    for name, value in vars(contract).items():
+        if (not name.isupper() or not isinstance(value, str)
+                or '{' not in value or name.endswith('RESOURCE_CLASS')):
+            continue
+        rows.append([_literal(_template_trait(value)),
+                     _literal(_template_example(name, value, location)),
+                     _text(comments.get(name, ''))])
+    rows.append([
+        _literal(vdpa_mapping.neutron_trait(
+            contract.NEUTRON_PHYSNET_PREFIX, '') + '<PHYSNET>'),
+        _literal(vdpa_mapping.neutron_trait(
+            contract.NEUTRON_PHYSNET_PREFIX, 'physnet1')),
+        _text(comments.get('NEUTRON_PHYSNET_PREFIX', ''))])
+    rows.append([
+        _literal(vdpa_mapping.neutron_trait(
+            contract.NEUTRON_VNIC_TYPE_PREFIX,
+            contract.NEUTRON_VNIC_TYPE_VDPA)), '',
+        'with the one above, for the devices of the mapped interfaces'])
+    return _list_table(['trait', 'example', 'meaning (from the code)'], rows,
+                       widths=[30, 30, 40])
+
+
+def reserved_prefixes_table(location):
+    return ['* ' + _literal(p) for p in contract.RESERVED_PREFIXES] + ['']
+
+
+def _new_names(levels, traits_of):
+    """[(level, traits published from that level on)]."""
+    seen = set()
+    rows = []
+    for level in levels:
+        new = [t for t in traits_of(level) if t not in seen]
+        seen.update(new)
+        rows.append((level, new))
+    return rows
+
+
+def gpu_levels_table(location):
+    rows = []
+    heads = _new_names(gpu_contract.STANDARD_DISPLAY_HEADS,
+                       gpu.heads_traits)
+    rows.append([
+        'display heads of the vGPU type',
+        ', '.join(_literal(t) for _lvl, new in heads for t in new),
+        'every level up to the type\'s heads'])
+    resolutions = ['%dx%d' % r for r in gpu_contract.STANDARD_RESOLUTIONS]
+    rows.append([
+        'maximum resolution W x H',
+        ', '.join(_literal(t) for t in gpu.resolution_traits('99999x99999')),
+        'every resolution with w <= W and h <= H (%s)' % ', '.join(
+            resolutions)])
+    framebuffer = gpu.framebuffer_traits(gpu_contract.FRAMEBUFFER_MIN_MB * 8)
+    rows.append([
+        'framebuffer (MiB)',
+        ', '.join(_literal(t) for t in framebuffer) + ', ...',
+        'every power of two from %d MiB up to the framebuffer'
+        % gpu_contract.FRAMEBUFFER_MIN_MB])
+    cuda = _new_names(gpu_contract.CUDA_KNOWN, gpu.cuda_traits)
+    rows.append([
+        'CUDA compute capability of the physical GPU (when the guest gets '
+        'CUDA)',
+        ', '.join(_literal(t) for _lvl, new in cuda for t in new),
+        'every known level up to the GPU\'s (%s)' % ', '.join(
+            '%d.%d' % lvl for lvl, _new in cuda)])
+    return _list_table(['capability', 'traits', 'published'], rows,
+                       widths=[20, 55, 25])
+
+
+def gpu_apis_table(location):
+    rows = []
+    for api in gpu_contract.API_UNVERSIONED:
+        rows.append([_literal(api), ', '.join(
+            _literal(t) for t in gpu.api_traits(api)), 'itself only'])
+    for family, versions in gpu_contract.API_VERSIONS.items():
+        lower = []
+        for version in versions:
+            level = '%s_V%s' % (family, version)
+            implied = gpu.api_names(level)[:-1]
+            new = [t for t in gpu.api_traits(level)
+                   if t not in {x for lv in lower
+                                for x in gpu.api_traits(lv)}]
+            expected = ([family] if family == 'VULKAN' else []) + lower
+            if not implied:
+                also = 'itself only'
+            elif implied == expected:
+                also = 'every lower version' + (
+                    ' and ``VULKAN``' if family == 'VULKAN' else '')
+            else:
+                also = ', '.join(_literal(a) for a in implied)
+            rows.append([_literal(level),
+                         ', '.join(_literal(t) for t in new), also])
+            lower.append(level)
+    return _list_table(['API (profile name)', 'trait', 'a device at this '
+                        'level also has'], rows, widths=[25, 45, 30])
+
+
+def _yaml_value(value):
+    if isinstance(value, (list, tuple)):
+        return ', '.join(str(v) for v in value)
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def profiles_tables(location):
+    rules, errors = gpu_profiles.load_builtin()
+    for error in errors:
+        LOG.warning('mdev-traits-table: shipped profile: %s', error,
+                    location=location)
+    loaded = {(r.filename, r.name) for r in rules}
+    lines = []
+    for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+        filename = os.path.basename(path)
+        with open(path, encoding='utf-8') as f:
+            data = yaml.safe_load(f)
+        lines += ['``%s``: %s' % (filename,
+                                  _text(data.get('description', ''))), '']
+        rows = []
+        for rule in data.get('rules', []):
+            if (filename, rule['name']) not in loaded:
+                continue
+            match = '\n'.join('| %s: %s' % (k, _literal(_yaml_value(v)))
+                              for k, v in rule.get('match', {}).items())
+            sets = '\n'.join('| %s: %s' % (k, _literal(_yaml_value(v)))
+                             for k, v in rule.get('set', {}).items())
+            rows.append([_literal(rule['name']),
+                         _text(rule.get('description', '')), match, sets])
+        lines += _list_table(['rule', 'description', 'match', 'set'], rows,
+                             widths=[15, 30, 35, 20])
+    return lines
+
+
+def virtio_features_table(location):
+    rows = []
+    tables = [('all', vdpa_data.TRANSPORT_FEATURES)] + sorted(
+        vdpa_data.DEVICE_FEATURES.items())
+    for device_type, features in tables:
+        for feature in features:
+            rows.append([device_type, str(feature.bit),
+                         _literal(names.custom_trait(feature.name)),
+                         _literal(feature.tool_name or
+                                  'bit_%d' % feature.bit),
+                         _literal(feature.standard)])
+    return _list_table(['device type', 'bit', 'trait', 'vdpa tool prints',
+                        'standard trait also published'], rows,
+                       widths=[10, 6, 38, 22, 24])
+
+
+def compatibility_rules_table(location):
+    rows = []
+    for family in requirements.FAMILIES:
+        rows.append([family.name, _literal(family.pattern),
+                     POLICIES[family.policy], _text(family.reason)])
+    return _list_table(['family', 'source traits (regular expression)',
+                        'the destination must have', 'why'], rows,
+                       widths=[18, 32, 25, 25])
+
+
+# the modules the tables are made from
+SOURCES = (contract, gpu, gpu_contract, names, requirements, vdpa_mapping,
+           vdpa_data)
+
+TABLES = {
+    'contract': contract_table,
+    'reserved-prefixes': reserved_prefixes_table,
+    'gpu-levels': gpu_levels_table,
+    'gpu-apis': gpu_apis_table,
+    'profiles': profiles_tables,
+    'virtio-features': virtio_features_table,
+    'compatibility-rules': compatibility_rules_table,
+}
+
+
+class TraitsTable(SphinxDirective):
+    required_arguments = 1
+    has_content = False
+    option_spec = {'class': directives.class_option}
+
+    def run(self):
+        name = self.arguments[0]
+        if name not in TABLES:
+            LOG.warning('mdev-traits-table: unknown table %r (known: %s)',
+                        name, ', '.join(sorted(TABLES)),
+                        location=self.get_location())
+            return []
+        # rebuild the page when the data changes
+        self.env.note_dependency(os.path.abspath(__file__))
+        for module in SOURCES:
+            self.env.note_dependency(inspect.getsourcefile(module))
+        for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+            self.env.note_dependency(path)
+        lines = TABLES[name](self.get_location())
+        content = StringList(lines, source='<mdev-traits-table %s>' % name)
+        node = nodes.container()
+        nested_parse_with_titles(self.state, content, node)
+        return node.children
+
+
+def setup(app):
+    app.add_directive('mdev-traits-table', TraitsTable)
+    return {'version': '1', 'parallel_read_safe': True,
+            'parallel_write_safe': True}
