@@ -153,19 +153,12 @@ class Executor(object):
     def _set_inventories(self, op, generations):
         self._ensure_resource_classes(op.inventories)
         inventories = op.inventories
-        if op.shrinks:
-            kept = self._keep_in_use(op, generations)
-            if kept is not None:
-                inventories, current = kept
-                if inventories == current.inventories:
-                    # already reserved (e.g. before a restart)
-                    self._hold(op, current.generation)
-                    return client_mod.Response(200, {}, 'PUT', 'noop')
-        resp = self._put('/resource_providers/%s/inventories' % op.uuid,
-                         {'inventories': inventories}, op, generations)
-        if resp.status == 200:
-            self._inventories_set(op, resp, generations,
-                                  held=inventories is not op.inventories)
+        kept = self._keep_in_use(op, generations) if op.shrinks else None
+        if kept is not None:
+            inventories = kept[0]
+        resp = self._put_inventories(op, generations, inventories,
+                                     kept and kept[1])
+        if resp.status == 200 and resp.url != 'noop':
             LOG.info('Inventories of %s set: %s', op.name,
                      ', '.join('%s=%s' % (rc, r['total']) for rc, r in
                                sorted(inventories.items())) or 'none')
@@ -294,8 +287,13 @@ class Executor(object):
         kept = self._keep_in_use(op, generations, current=current)
         if kept is None:
             return refused
-        inventories = kept[0]
-        if inventories == current.inventories:
+        return self._put_inventories(op, generations, kept[0], current)
+
+    def _put_inventories(self, op, generations, inventories, current=None):
+        """PUT ``inventories`` (``op``'s own, or a version that keeps what
+        is in use); a no-op when ``current`` already holds exactly that
+        (reserved before, e.g. before a restart)."""
+        if current is not None and inventories == current.inventories:
             self._hold(op, current.generation)
             return client_mod.Response(200, {}, 'PUT', 'noop')
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
