@@ -35,6 +35,13 @@ class Collector(metaclass=abc.ABCMeta):
         is given the configuration; sources without options ignore it.
         """
 
+    def failed(self, errors):
+        """The result of a read that failed as a whole: this source's
+        kinds are incomplete, so none of their providers is removed."""
+        return models.DiscoveryResult(
+            complete=False, incomplete=frozenset(self.kinds),
+            errors=tuple(errors))
+
     @abc.abstractmethod
     def collect(self):
         """Return a :class:`mdev_traits.models.DiscoveryResult`."""

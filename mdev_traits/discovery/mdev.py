@@ -104,9 +104,7 @@ class MdevCollector(base.Collector):
         except sysfs.SysfsReadError as e:
             LOG.warning('Cannot list mdev parents in %(path)s: %(reason)s',
                         {'path': e.path, 'reason': e.reason})
-            return models.DiscoveryResult(
-                complete=False, incomplete=frozenset(self.kinds),
-                errors=(str(e),))
+            return self.failed([str(e)])
         if names is None:
             LOG.debug('%s does not exist: no mdev capable device',
                       self.mdev_bus_dir)

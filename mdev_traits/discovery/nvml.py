@@ -105,9 +105,7 @@ class NvmlCollector(base.Collector):
                 LOG.debug('NVML unavailable on this host: %s', exc)
                 return models.DiscoveryResult()
             LOG.warning('NVML initialisation failed: %s', exc)
-            return models.DiscoveryResult(
-                complete=False, incomplete=frozenset(self.kinds),
-                errors=('nvml: initialisation failed: %s' % exc,))
+            return self.failed(['nvml: initialisation failed: %s' % exc])
         try:
             return self._collect(nvml, error)
         finally:
@@ -123,9 +121,7 @@ class NvmlCollector(base.Collector):
             count = nvml.nvmlDeviceGetCount()
         except error as exc:
             LOG.warning('NVML cannot count the GPUs: %s', exc)
-            return models.DiscoveryResult(
-                complete=False, incomplete=frozenset(self.kinds),
-                errors=('nvml: nvmlDeviceGetCount failed: %s' % exc,))
+            return self.failed(['nvml: nvmlDeviceGetCount failed: %s' % exc])
         driver_version = self._optional(
             nvml, error, nvml.nvmlSystemGetDriverVersion)
         for index in range(count):

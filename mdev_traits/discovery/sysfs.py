@@ -188,15 +188,8 @@ def list_dir(path):
 
     :raises SysfsReadError: not a directory or unlistable.
     """
-    try:
-        names = os.listdir(path)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        raise SysfsReadError(path, 'not a directory')
-    except OSError as e:
-        raise SysfsReadError(path, _reason(e))
-    return sorted(names)
+    names = list_names(path)
+    return None if names is None else sorted(names)
 
 
 def list_names(path):

@@ -229,11 +229,6 @@ class VdpaCollector(base.Collector):
     def devices_dir(self):
         return os.path.join(self.sysfs_root, 'bus', 'vdpa', 'devices')
 
-    def _incomplete(self, errors):
-        return models.DiscoveryResult(
-            complete=False, incomplete=frozenset(self.kinds),
-            errors=tuple(errors))
-
     # -- running the tool --------------------------------------------------
 
     def _argv(self):
@@ -285,8 +280,8 @@ class VdpaCollector(base.Collector):
         try:
             names = sysfs.list_dir(self.devices_dir)
         except sysfs.SysfsReadError as e:
-            return self._incomplete(['vdpa: cannot list %s: %s'
-                                     % (e.path, e.reason)])
+            return self.failed(['vdpa: cannot list %s: %s'
+                                % (e.path, e.reason)])
         if not names:
             LOG.debug('%s %s: no vDPA device', self.devices_dir,
                       'is empty' if names is not None else 'does not exist')
@@ -298,7 +293,7 @@ class VdpaCollector(base.Collector):
             configs = self.run(CONFIG_SHOW)
         except ToolError as exc:
             LOG.debug('vdpa tool failed: %s', exc)
-            return self._incomplete([
+            return self.failed([
                 'vdpa: %s; %d vDPA device(s) in %s are left as they are in '
                 'Placement until it works' % (exc, len(names),
                                               self.devices_dir)])

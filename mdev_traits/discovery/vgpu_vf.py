@@ -82,9 +82,7 @@ class VgpuVfCollector(base.Collector):
         except sysfs.SysfsReadError as e:
             LOG.warning('Cannot list PCI devices in %(path)s: %(reason)s',
                         {'path': e.path, 'reason': e.reason})
-            return models.DiscoveryResult(
-                complete=False, incomplete=frozenset(self.kinds),
-                errors=(str(e),))
+            return self.failed([str(e)])
         errors = []
         found = []
         for address in addresses or ():
