@@ -276,10 +276,7 @@ class Daemon(object):
         self.hotplug = None
 
     def _new_exporter(self, conf):
-        try:
-            return self.make_exporter(conf, metrics=self.metrics)
-        except TypeError:
-            return self.make_exporter(conf)
+        return self.make_exporter(conf, metrics=self.metrics)
 
     def install_signal_handlers(self):
         signal.signal(signal.SIGTERM, self._on_stop)

@@ -155,21 +155,21 @@ def check(client, reqs):
     rc = reqs.resource_class or 'VGPU'
     resp = client.get('/allocation_candidates?%s' % reqs.query())
     qualifying = {}
-    root_names = {}
+    names_ = {}
 
-    def root_name(uuid):
-        if uuid not in root_names:
+    def name_of(uuid):
+        if uuid not in names_:
             r = client.get('/resource_providers/%s' % uuid)
-            root_names[uuid] = r.body['name'] if r.ok else uuid
-        return root_names[uuid]
+            names_[uuid] = r.body['name'] if r.ok else uuid
+        return names_[uuid]
 
     if resp.ok:
         summaries = resp.body.get('provider_summaries', {})
         for ar in resp.body.get('allocation_requests', []):
             for rp_uuid in ar['allocations']:
                 root = summaries[rp_uuid]['root_provider_uuid']
-                qualifying.setdefault(root_name(root), set()).add(
-                    _provider_name(client, rp_uuid))
+                qualifying.setdefault(name_of(root), set()).add(
+                    name_of(rp_uuid))
     elif resp.status != 400:
         raise client_mod.PlacementUnavailable('%s: %s' % (
             resp, resp.error_detail))
@@ -178,7 +178,7 @@ def check(client, reqs):
     free = client.get('/resource_providers?resources=%s:1' %
                       urllib.parse.quote(rc))
     for rp in (free.body or {}).get('resource_providers', []):
-        host = root_name(rp['root_provider_uuid'])
+        host = name_of(rp['root_provider_uuid'])
         if host in qualifying:
             continue
         traits = client.get('/resource_providers/%s/traits' % rp['uuid'])
@@ -190,11 +190,6 @@ def check(client, reqs):
     return {'query': 'GET /allocation_candidates?%s' % reqs.query(),
             'qualifying': {h: sorted(p) for h, p in qualifying.items()},
             'lacking': lacking}
-
-
-def _provider_name(client, uuid):
-    r = client.get('/resource_providers/%s' % uuid)
-    return r.body['name'] if r.ok else uuid
 
 
 def print_requirements(provider, reqs, fmt):

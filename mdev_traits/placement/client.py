@@ -52,6 +52,16 @@ class Response:
     def ok(self):
         return 200 <= self.status < 300
 
+    @classmethod
+    def nothing_to_do(cls, method):
+        """A success for a write that turned out not to be needed."""
+        return cls(200, {}, method, None)
+
+    @property
+    def sent(self):
+        """False for :meth:`nothing_to_do` answers."""
+        return self.url is not None
+
     @property
     def error_code(self):
         """The ``code`` of the first error in a Placement error body."""

@@ -158,7 +158,7 @@ class Executor(object):
             inventories = kept[0]
         resp = self._put_inventories(op, generations, inventories,
                                      kept and kept[1])
-        if resp.status == 200 and resp.url != 'noop':
+        if resp.status == 200 and resp.sent:
             LOG.info('Inventories of %s set: %s', op.name,
                      ', '.join('%s=%s' % (rc, r['total']) for rc, r in
                                sorted(inventories.items())) or 'none')
@@ -295,7 +295,7 @@ class Executor(object):
         (reserved before, e.g. before a restart)."""
         if current is not None and inventories == current.inventories:
             self._hold(op, current.generation)
-            return client_mod.Response(200, {}, 'PUT', 'noop')
+            return client_mod.Response.nothing_to_do('PUT')
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
                          {'inventories': inventories}, op, generations)
         if resp.status == 200:
@@ -331,7 +331,7 @@ class Executor(object):
             generations[op.uuid] = current.generation
             if inventories == current.inventories:
                 self._hold(op, current.generation)
-                return client_mod.Response(200, {}, 'PUT', 'noop')
+                return client_mod.Response.nothing_to_do('PUT')
             LOG.warning('Device of %s is gone but the provider has '
                         'allocations (consumers: %s): reserving its '
                         'inventory instead of deleting it', op.name,

@@ -87,26 +87,34 @@ class PlacementTestCase(testtools.TestCase):
                            rp['uuid'], expect=200)
         return body['inventories']
 
-    def candidate_roots(self, required, resources='VGPU:1'):
-        """Names of the root providers Placement offers for the query."""
+    def _candidates(self, required, resources):
+        """(allocation requests, provider summaries) for the query."""
         path = '/allocation_candidates?resources=%s' % resources
         if required:
-            path += '&required=%s' % required
+            path += '&required=%s' % urllib.parse.quote(required,
+                                                        safe=',:')
         _, body = self.api('GET', path, expect=200)
-        roots = set()
-        for summary in body['provider_summaries'].values():
-            roots.add(summary['root_provider_uuid'])
-        hit_roots = set()
-        for ar in body['allocation_requests']:
-            for rp_uuid in ar['allocations']:
-                hit_roots.add(
-                    body['provider_summaries'][rp_uuid]['root_provider_uuid'])
+        return body['allocation_requests'], body['provider_summaries']
+
+    def _names(self, uuids):
         names = set()
-        for uuid in hit_roots:
+        for uuid in uuids:
             _, rp = self.api('GET', '/resource_providers/%s' % uuid,
                              expect=200)
             names.add(rp['name'])
         return names
+
+    def candidate_providers(self, required=None, resources='VGPU:1'):
+        """Names of the providers Placement would allocate from."""
+        requests, _ = self._candidates(required, resources)
+        return self._names({rp for ar in requests
+                            for rp in ar['allocations']})
+
+    def candidate_roots(self, required, resources='VGPU:1'):
+        """Names of the root providers Placement offers for the query."""
+        requests, summaries = self._candidates(required, resources)
+        return self._names({summaries[rp]['root_provider_uuid']
+                            for ar in requests for rp in ar['allocations']})
 
     def create_root(self, name):
         _, body = self.api('POST', '/resource_providers', {'name': name},

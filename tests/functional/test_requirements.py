@@ -71,7 +71,16 @@ class TestRequirements(base.PlacementTestCase):
         listing = placement_fixture.osc(self.placement, *(args + [
             '-f', 'json']))
         rows = json.loads(listing)
-        self.assertTrue(rows)
+        # the command selects exactly the providers of the hosts that
+        # qualify (the source and the newer driver), not the older one
+        hosts = {self.provider_name(row['resource provider']).split('_')[0]
+                 for row in rows}
+        self.assertEqual({'rq-src', 'rq-newer'},
+                         hosts & {'rq-src', 'rq-newer', 'rq-older'})
+
+    def provider_name(self, uuid):
+        _, rp = self.api('GET', '/resource_providers/%s' % uuid, expect=200)
+        return rp['name']
 
     def test_unknown_device(self):
         confs = self._hosts()

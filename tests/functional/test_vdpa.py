@@ -6,7 +6,6 @@ through ``GET /allocation_candidates``."""
 import json
 import logging
 import os
-import urllib.parse
 
 import fixtures
 
@@ -39,19 +38,7 @@ class VdpaTestCase(base.PlacementTestCase):
         return builder, tool, conf
 
     def candidate_providers(self, required=None, resources=RC + ':1'):
-        """Names of the providers Placement would allocate from."""
-        path = '/allocation_candidates?resources=%s' % resources
-        if required:
-            path += '&required=%s' % urllib.parse.quote(required, safe=',:')
-        _, body = self.api('GET', path, expect=200)
-        uuids = {rp for ar in body['allocation_requests']
-                 for rp in ar['allocations']}
-        found = set()
-        for uuid in uuids:
-            _, rp = self.api('GET', '/resource_providers/%s' % uuid,
-                             expect=200)
-            found.add(rp['name'])
-        return found
+        return super().candidate_providers(required, resources)
 
     def allocate(self, provider_name, consumer):
         rp = self.provider(provider_name)

@@ -198,7 +198,7 @@ class TestDaemon(testtools.TestCase):
                             'interval_jitter = 0\nhotplug = false\n')
         fake = FakeExporter(['down', 'boom', 'down', 'ok'])
         notifier = FakeNotifier()
-        daemon = service.Daemon(conf, make_exporter=lambda c: fake,
+        daemon = service.Daemon(conf, make_exporter=lambda c, **kw: fake,
                                 notifier=notifier)
         waits = []
 
@@ -224,8 +224,9 @@ class TestDaemon(testtools.TestCase):
         def bad_reload():
             raise RuntimeError('[exporter] interval: bad')
 
-        daemon = service.Daemon(conf, make_exporter=lambda c: FakeExporter(
-            []), reload_conf=bad_reload, notifier=FakeNotifier())
+        daemon = service.Daemon(
+            conf, make_exporter=lambda c, **kw: FakeExporter([]),
+            reload_conf=bad_reload, notifier=FakeNotifier())
         old = daemon.exporter
         daemon._on_hup(None, None)
         daemon._do_reload()
