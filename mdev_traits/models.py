@@ -52,7 +52,7 @@ class MdevParent:
     """A device registered with the mdev bus (``class/mdev_bus/<name>``)."""
 
     name: str                         # sysfs name: "0000:3b:00.0", "matrix"
-    bus: typing.Optional[str] = None  # "pci", "css", "ap", "virtual", ...
+    bus: typing.Optional[str] = None  # "pci", "css", "matrix", "virtual"
     pci: typing.Optional[PciInfo] = None
     types: typing.Tuple[MdevType, ...] = ()
     # True when the parent could not be read completely: mapping must not
@@ -61,6 +61,10 @@ class MdevParent:
     # types listed in mdev_supported_types but not read, because the
     # collector was told to read only the enabled ones
     unread_type_ids: typing.Tuple[str, ...] = ()
+    # the device's subsystem (the last part of its ``subsystem`` link:
+    # "pci", "css", "matrix", or the class of a class device such as
+    # "mtty"): with ``name`` it makes libvirt's node-device name
+    subsystem: typing.Optional[str] = None
 
     @property
     def type_ids(self):

@@ -51,19 +51,91 @@ def mdev_config_from_conf(conf):
                                    max_instances=tuple(max_instances))
 
 
-def check_mdev_config(mdev_config):
-    """Errors nova itself would refuse to start with."""
+# What libvirt names a PCI device (the kernel's "%04x:%02x:%02x.%d",
+# drivers/pci/probe.c pci_setup_device): nova's own pattern accepts more
+# (upper-case digits, any character before the function) but such an
+# address never matches a device.
+_LIBVIRT_PCI_ADDRESS = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+
+
+def device_address_problem(address, sysfs_root):
+    """Why nova cannot use ``address`` of ``[mdev_<type>]
+    device_addresses``, or None.
+
+    nova/virt/libvirt/driver.py LibvirtDriver._validate_device_address: an
+    address is a PCI address (pci_utils.parse_address) or, when it is not,
+    must name a device under /sys/devices/virtual once every ``_`` is read
+    as ``/`` (``mtty_mtty``: devices/virtual/mtty/mtty); nova refuses to
+    start otherwise. A well-formed PCI address is not looked up (neither
+    does nova: the GPU may be absent for now). Stricter than nova: a PCI
+    address nova parses but that no libvirt device name can give
+    (``0000:5e:00:0``, ``0000:3B:00.0``) or a virtual path that is no mdev
+    parent (``mtty``) is refused too, since nova would silently never match
+    it.
+    """
+    if mdev_mapping.is_nova_pci_address(address):
+        if _LIBVIRT_PCI_ADDRESS.match(address):
+            return None
+        return ('is not a PCI address as devices are named '
+                '(DDDD:BB:SS.F in lower-case hexadecimal): nova would '
+                'never match it to a device')
+    path = '%s/devices/virtual/%s' % (sysfs_root.rstrip('/'),
+                                      address.replace('_', '/'))
+    if not os.path.exists(path):
+        return ('is neither a PCI address (DDDD:BB:SS.F) nor the libvirt '
+                'name of a parent under devices/virtual: %s does not exist'
+                % path)
+    # stricter than nova, which only checks that the path exists: "mtty"
+    # (the class directory devices/virtual/mtty) passes there, but no
+    # libvirt node device is named so and nova would never match it
+    if not os.path.isdir(os.path.join(path, 'mdev_supported_types')):
+        return ('names no mdev parent: %s has no mdev_supported_types (a '
+                'virtual parent is named <class>_<device>, e.g. mtty_mtty)'
+                % path)
+    return None
+
+
+def _option_file(conf, name, group):
+    try:
+        loc = conf.get_location(name, group)
+    except Exception:  # noqa: B902 - location is only for the message
+        loc = None
+    return loc.detail if loc and loc.detail else 'the configuration'
+
+
+def check_mdev_config(mdev_config, sysfs_root='/sys', where=None):
+    """Errors nova itself would refuse to start with
+    (nova/virt/libvirt/driver.py LibvirtDriver._get_supported_vgpu_types:
+    an address given twice, "duplicate types for PCI ID";
+    _validate_device_address: see :func:`device_address_problem`).
+
+    ``where(mdev_type)`` names the file that sets the type's addresses.
+    """
     seen = {}
     errors = []
     for mdev_type, addresses in mdev_config.device_addresses:
+        option = '[mdev_%s] device_addresses in %s' % (
+            mdev_type, where(mdev_type) if where else 'the configuration')
         for address in addresses:
-            other = seen.get(address.lower())
-            if other is not None and other != mdev_type:
-                errors.append('[mdev_%s] device_addresses: %s is already '
-                              'used by [mdev_%s]' % (mdev_type, address,
-                                                     other))
-            seen[address.lower()] = mdev_type
+            if not address:
+                continue
+            other = seen.get(address)
+            if other is not None:
+                errors.append('%s: %s is already used by [mdev_%s]' % (
+                    option, address, other))
+                continue
+            seen[address] = mdev_type
+            problem = device_address_problem(address, sysfs_root)
+            if problem:
+                errors.append('%s: %r %s' % (option, address, problem))
     return errors
+
+
+def mdev_config_errors(conf):
+    """:func:`check_mdev_config` of the configuration ``conf``."""
+    return check_mdev_config(
+        mdev_config_from_conf(conf), conf.exporter.sysfs_root,
+        where=lambda t: _option_file(conf, 'device_addresses', 'mdev_%s' % t))
 
 
 _SECRET_OPTION = re.compile(

@@ -93,8 +93,7 @@ def validate(conf):
             except (cfg.ConfigFileValueError, ValueError) as exc:
                 errors.append('[%s] %s: %s' % (group_name or 'DEFAULT',
                                                opt_name, exc))
-    errors.extend(service.check_mdev_config(
-        service.mdev_config_from_conf(conf)))
+    errors.extend(service.mdev_config_errors(conf))
     return errors
 
 

@@ -10,7 +10,9 @@ following the published compatibility rules
 Placement which hosts qualify now and, for each host that does not, which
 required traits it lacks. Exit status: 0 (with ``--check``: at least one
 host qualifies), 1 none qualifies or Placement unreachable, 2 bad
-arguments or unknown device.
+arguments, unknown device, or a source whose version cannot be read
+(nothing is printed then: requirements without the version constraint
+would let a VM go to any driver version).
 """
 
 import dataclasses
@@ -132,13 +134,15 @@ def source_requirements(conf, found=None):
             raise UsageError('--parent and --type go together')
         parent, mdev_type = find_parent_type(found, conf.parent,
                                              conf.mdev_type)
+    check_version(parent, mdev_type)
     configured = service.mdev_config_from_conf(conf)
     # the mdev's own type on its parent, whatever is enabled now
     pinned = mdev_mapping.MdevConfig(
         enabled_types=(mdev_type.type_id,),
         device_addresses=((mdev_type.type_id, (parent.name,)),),
         mdev_classes=((mdev_type.type_id,
-                       configured.resource_class(mdev_type.type_id)),))
+                       configured.resource_class(mdev_type.type_id)),),
+        any_parent=True)
     tree = tree_mod.build_tree(
         dataclasses.replace(found, mdev_parents=(parent,)), pinned,
         root_name, enrichers=enrichers)
@@ -146,7 +150,28 @@ def source_requirements(conf, found=None):
     settings = dynamic_settings(conf.exporter.sysfs_root, conf.mdev,
                                 mdev_type)
     return provider, req_mod.requirements(
-        provider.trait_names, provider.resource_class, settings)
+        provider.trait_names, provider.resource_class, settings,
+        not_required=[(t, req_mod.COMPATIBLE_TYPE_REASON) for t in
+                      mdev_mapping.compatible_type_traits(mdev_type)])
+
+
+def check_version(parent, mdev_type):
+    """Fail closed: requirements without the version constraint of a
+    source whose version cannot be read would let a VM go to any driver
+    version."""
+    text, source = mdev_mapping.version_of(parent, mdev_type)
+    if text is None:
+        return
+    if mdev_mapping.parse_version(text) is None:
+        raise UsageError(
+            '%s = %r is not a version (M.m[.p] in ASCII digits): no '
+            'requirements printed, they would have no version constraint'
+            % (source, text))
+    if mdev_mapping.driver_name(parent, mdev_type) is None:
+        raise UsageError(
+            '%s = %r: the driver of %s is unknown, so no version trait '
+            'exists: no requirements printed, they would have no version '
+            'constraint' % (source, text, parent.name))
 
 
 def check(client, reqs):

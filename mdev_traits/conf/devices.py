@@ -26,13 +26,22 @@ _DYNAMIC_HELP = ('Dynamic group: one [mdev_<type>] group exists for each '
                  'type listed in [devices] enabled_mdev_types.')
 
 
-def mdev_group_opts():
+def mdev_group_opts(mdev_type=None):
+    # nova/conf/devices.py register_dynamic_opts: only device_addresses is
+    # also read from the old [vgpu_<type>] group (deprecated_group)
     return [
         cfg.ListOpt('device_addresses',
                     default=[],
-                    help='Parent devices (PCI addresses such as '
-                         '0000:84:00.0, or the sysfs name of a non-PCI '
-                         'parent) that use this type. ' + _DYNAMIC_HELP),
+                    item_type=cfg.types.String(),
+                    deprecated_group=(None if mdev_type is None
+                                      else 'vgpu_%s' % mdev_type),
+                    help='Parent devices that use this type, as nova '
+                         'reads them: PCI addresses such as 0000:84:00.0, '
+                         'or the libvirt node-device name of a virtual '
+                         'parent under /sys/devices/virtual (mtty_mtty). '
+                         'An address that is malformed or names no such '
+                         'device refuses to start. Also read from the '
+                         'deprecated [vgpu_<type>] group. ' + _DYNAMIC_HELP),
         cfg.StrOpt('mdev_class',
                    default='VGPU',
                    regex=r'^(VGPU|CUSTOM_[A-Z0-9_]+)$',
@@ -42,7 +51,9 @@ def mdev_group_opts():
         cfg.IntOpt('max_instances',
                    min=1,
                    help='Cap on the number of mediated devices of this type '
-                        'per parent device, as nova applies it. ' +
+                        'on the whole host, as nova applies it: parents are '
+                        'counted in turn and one that would take the type '
+                        'over the limit gets no inventory. ' +
                         _DYNAMIC_HELP),
     ]
 
@@ -56,7 +67,7 @@ def register_dynamic_opts(conf):
     for mdev_type in conf.devices.enabled_mdev_types:
         group = 'mdev_%s' % mdev_type
         try:
-            conf.register_opts(mdev_group_opts(), group=group)
+            conf.register_opts(mdev_group_opts(mdev_type), group=group)
         except cfg.DuplicateOptError:
             pass
 

@@ -130,22 +130,25 @@ class MdevCollector(base.Collector):
 
     # -- parents -----------------------------------------------------------
 
-    def _bus(self, device_dir, name):
-        """Return the bus name from the ``subsystem`` link.
+    def _subsystem(self, device_dir, name):
+        """(bus, subsystem) from the ``subsystem`` link.
 
         ``subsystem`` points at ``bus/<bus>`` for bus devices (pci, css,
         matrix for vfio-ap) and at ``class/<class>`` for class devices
-        under ``devices/virtual`` (the mtty/mdpy/mbochs samples), which
-        are reported as ``virtual``.
+        under ``devices/virtual`` (the mtty/mdpy/mbochs samples), whose
+        bus is reported as ``virtual``. The subsystem is the last part of
+        the link either way, as udev_device_get_subsystem() reads it.
         """
         link = os.path.join(device_dir, 'subsystem')
         target = sysfs.read_link(link)
         if target is None:
-            return 'pci' if pci.is_pci_address(name) else 'virtual'
+            if pci.is_pci_address(name):
+                return 'pci', 'pci'
+            return 'virtual', None
         parts = [p for p in target.split('/') if p]
         if len(parts) >= 2 and parts[-2] == 'bus':
-            return parts[-1]
-        return 'virtual'
+            return parts[-1], parts[-1]
+        return 'virtual', parts[-1] if parts else None
 
     def _read_parent(self, name, errors):
         link = os.path.join(self.mdev_bus_dir, name)
@@ -153,7 +156,7 @@ class MdevCollector(base.Collector):
         if not os.path.isdir(device_dir):
             raise _Vanished(link, 'parent device vanished (dangling link)')
 
-        bus = self._bus(device_dir, name)
+        bus, subsystem = self._subsystem(device_dir, name)
         pci_info = None
         if bus == 'pci':
             pci_info = pci.read_pci_info(self.sysfs_root, device_dir, name)
@@ -200,6 +203,7 @@ class MdevCollector(base.Collector):
             types=tuple(sorted(types, key=lambda t: t.type_id)),
             partial=partial,
             unread_type_ids=tuple(sorted(unread)),
+            subsystem=subsystem,
         )
 
     @staticmethod

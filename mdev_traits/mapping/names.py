@@ -81,21 +81,43 @@ def is_valid_trait(name):
     return name in _standard_traits()
 
 
-def device_provider_suffix(parent_name, is_pci):
-    """What nova's libvirt driver appends to the compute node name.
+# libvirt src/node_device/node_device_driver.c nodeDeviceGenerateName():
+# every byte that is not g_ascii_isalnum() becomes "_" (one each, case
+# kept).
+_NOT_ASCII_ALNUM = re.compile(rb'[^A-Za-z0-9]')
 
-    A PCI parent 0000:3b:00.0 is libvirt's node device ``pci_0000_3b_00_0``;
-    a non-PCI parent gets its sysfs name, lower-case, with runs of other
-    characters than [a-z0-9] replaced by ``_``.
+# libvirt src/node_device/node_device_udev.c udevGetDeviceType(): the
+# subsystems whose devices libvirt lists as mediated device parents (a PCI
+# device, a css subchannel, the vfio-ap matrix, the mtty sample). A parent
+# of another subsystem (the mdpy and mbochs samples) has no libvirt node
+# device, so nova never sees it.
+LIBVIRT_MDEV_PARENT_SUBSYSTEMS = frozenset(('pci', 'css', 'matrix', 'mtty'))
+
+
+def libvirt_node_device_name(subsystem, sysname):
+    """libvirt's node-device name of the device ``sysname`` of
+    ``subsystem``: ``pci_0000_3b_00_0``, ``css_0_0_0313``, ``ap_matrix``,
+    ``mtty_mtty``.
+
+    libvirt src/node_device/node_device_udev.c udevGenerateDeviceName()
+    calls nodeDeviceGenerateName(def, udev_device_get_subsystem(),
+    udev_device_get_sysname(), NULL): ``<subsystem>_<sysname>`` with every
+    byte other than [A-Za-z0-9] replaced by ``_``; udevProcessAPMatrix()
+    hardcodes ``ap_matrix`` (subsystem and sysname are both "matrix").
+    A device whose subsystem is unknown is named ``<sysname>`` the same way.
     """
-    lowered = _NOT_ALNUM_LOWER.sub('_', parent_name.lower()).strip('_')
-    if is_pci:
-        return 'pci_' + lowered
-    return lowered
+    if subsystem == 'matrix':
+        return 'ap_matrix'
+    raw = sysname if not subsystem else '%s_%s' % (subsystem, sysname)
+    return _NOT_ASCII_ALNUM.sub(
+        b'_', raw.encode('utf-8', 'surrogateescape')).decode('ascii')
 
 
-def device_provider_name(root_name, parent_name, is_pci):
-    return '%s_%s' % (root_name, device_provider_suffix(parent_name, is_pci))
+def device_provider_name(root_name, libvirt_name):
+    """nova's name of a per-device provider: ``<nodename>_<libvirt name>``
+    (nova/virt/libvirt/driver.py LibvirtDriver._ensure_pgpu_providers:
+    ``'%s_%s' % (nodename, pgpu_dev_id)``)."""
+    return '%s_%s' % (root_name, libvirt_name)
 
 
 def provider_uuid(name):

@@ -164,14 +164,31 @@ def _classify(trait):
     return None, None
 
 
-def requirements(source_traits, resource_class=None, settings=()):
+# The device compatibility interface thread (Yan Zhao et al., 2020; the
+# design notes in seed 002): "compatible_type: not used by mgt tools
+# currently" - the source's own mdev type is required instead.
+COMPATIBLE_TYPE_REASON = ('compatible_type: ignored by management tools for '
+                          'now; the same mdev type is required instead')
+
+
+def requirements(source_traits, resource_class=None, settings=(),
+                 not_required=()):
     """The traits a destination must have to take the device whose
-    provider publishes ``source_traits`` (pure)."""
+    provider publishes ``source_traits`` (pure).
+
+    ``not_required``: (trait, why) pairs of source traits that are no
+    requirement (the compatible_type ones: see
+    :func:`mdev_traits.mapping.mdev.compatible_type_traits`).
+    """
     required = {}
     skipped = []
     tops = {}
     frontier = {}
+    exempt = dict(not_required)
     for trait in sorted(source_traits):
+        if trait in exempt:
+            skipped.append((trait, exempt[trait]))
+            continue
         family, match = _classify(trait)
         if family is None:
             skipped.append((trait, 'not a device capability of '

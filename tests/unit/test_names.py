@@ -35,13 +35,24 @@ class TestNormalize(testtools.TestCase):
             names.standard_or_custom('HW_GPU_CUDA_COMPUTE_CAPABILITY_V9_0'))
 
     def test_provider_names_as_nova(self):
-        self.assertEqual(
-            'cn1_pci_0000_3b_00_0',
-            names.device_provider_name('cn1', '0000:3B:00.0', True))
-        self.assertEqual('cn1_0_0_0313',
-                         names.device_provider_name('cn1', '0.0.0313', False))
-        self.assertEqual('cn1_matrix',
-                         names.device_provider_name('cn1', 'matrix', False))
+        # nova: '%s_%s' % (nodename, libvirt node-device name)
+        self.assertEqual('cn1_pci_0000_3b_00_0',
+                         names.device_provider_name('cn1',
+                                                    'pci_0000_3b_00_0'))
+
+    def test_libvirt_node_device_names(self):
+        # libvirt nodeDeviceGenerateName: <subsystem>_<sysname>, each
+        # byte other than [A-Za-z0-9] replaced by "_", case kept
+        name = names.libvirt_node_device_name
+        self.assertEqual('pci_0000_3b_00_0', name('pci', '0000:3b:00.0'))
+        self.assertEqual('css_0_0_0313', name('css', '0.0.0313'))
+        self.assertEqual('mtty_mtty', name('mtty', 'mtty'))
+        self.assertEqual('mdpy_mdpy', name('mdpy', 'mdpy'))
+        # udevProcessAPMatrix hardcodes the name
+        self.assertEqual('ap_matrix', name('matrix', 'matrix'))
+        # one "_" per byte, no collapsing, no lower-casing
+        self.assertEqual('x_A__b', name('x', 'A.-b'))
+        self.assertEqual('x_a__', name('x', 'a\u00e9'))
 
     def test_provider_uuid_deterministic(self):
         self.assertEqual(names.provider_uuid('a'), names.provider_uuid('a'))

@@ -36,6 +36,19 @@ class TestRequirements(testtools.TestCase):
         self.assertIn('implied', skipped['CUSTOM_MDEV_SWVER_NVIDIA_535_3'])
         self.assertEqual((('aggregator', '2'),), r.settings)
 
+    def test_compatible_type_is_not_required(self):
+        # seed 002: "compatible_type: not used by mgt tools currently"
+        source = {'CUSTOM_MDEV_TYPE_I915_GVTG_V5_4',
+                  'CUSTOM_MDEV_COMPAT_TYPE_I915_GVTG_V5_4',
+                  'CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4940'}
+        r = req.requirements(source, not_required=[(
+            'CUSTOM_MDEV_COMPAT_TYPE_I915_GVTG_V5_4',
+            req.COMPATIBLE_TYPE_REASON)])
+        self.assertEqual(('CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4940',
+                          'CUSTOM_MDEV_TYPE_I915_GVTG_V5_4'), r.traits)
+        self.assertIn('compatible_type', dict(r.skipped)[
+            'CUSTOM_MDEV_COMPAT_TYPE_I915_GVTG_V5_4'])
+
     def test_versions_of_two_majors_are_separate_families(self):
         r = req.requirements({'CUSTOM_MDEV_SWVER_X_1_0',
                               'CUSTOM_MDEV_SWVER_X_1_3',

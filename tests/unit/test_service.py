@@ -162,6 +162,49 @@ class TestConfigChecks(testtools.TestCase):
         errors = exporter_cmd.validate(conf)
         self.assertIn('already used by [mdev_a]', errors[0])
 
+    def _addresses(self, addresses, group='mdev_a'):
+        root = os.path.join(self.tmp, 'sys')
+        os.makedirs(os.path.join(
+            root, 'devices/virtual/mtty/mtty/mdev_supported_types'),
+            exist_ok=True)
+        conf, path = make_conf(self.tmp, '[exporter]\nsysfs_root = %s\n'
+                               '[devices]\nenabled_mdev_types = a\n'
+                               '[%s]\ndevice_addresses = %s\n' % (
+                                   root, group, addresses))
+        return exporter_cmd.validate(conf), path
+
+    def test_device_addresses_as_nova_validates_them(self):
+        # nova/virt/libvirt/driver.py _validate_device_address
+        for good in ('0000:3b:00.0, 0000:5e:00.0', 'mtty_mtty',
+                     # absent, but well-formed: nova does not look it up
+                     '0000:af:00.0'):
+            self.assertEqual([], self._addresses(good)[0], good)
+        for bad in ('0000:5e:00:0', '0000:3B:00.0', '3b:00.0', 'mtty',
+                    'ap_matrix', 'css_0_0_0313', 'pci_0000_3b_00_0'):
+            errors, path = self._addresses('0000:3b:00.0, ' + bad)
+            self.assertEqual(1, len(errors), (bad, errors))
+            self.assertIn('[mdev_a] device_addresses in %s' % path,
+                          errors[0])
+            self.assertIn(repr(bad), errors[0])
+        # the same address twice, even for one type: nova's "duplicate
+        # types for PCI ID"
+        errors, _ = self._addresses('0000:3b:00.0, 0000:3b:00.0')
+        self.assertIn('already used by [mdev_a]', errors[0])
+
+    def test_deprecated_vgpu_group(self):
+        # nova/conf/devices.py: device_addresses has deprecated_group
+        # vgpu_<type>
+        errors, _ = self._addresses('0000:5e:00:0', group='vgpu_a')
+        self.assertEqual(1, len(errors))
+        self.assertIn("'0000:5e:00:0'", errors[0])
+        root = os.path.join(self.tmp, 'sys')
+        conf, _ = make_conf(self.tmp, '[exporter]\nsysfs_root = %s\n'
+                            '[devices]\nenabled_mdev_types = a, b\n'
+                            '[vgpu_a]\ndevice_addresses = 0000:3b:00.0\n'
+                            '[mdev_b]\n' % root)
+        self.assertEqual((('a', ('0000:3b:00.0',)), ('b', ())),
+                         service.mdev_config_from_conf(conf).device_addresses)
+
 
 class FakeExporter(object):
 
