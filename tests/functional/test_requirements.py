@@ -88,3 +88,64 @@ class TestRequirements(base.PlacementTestCase):
                             '--mdev', '00000000-0000-0000-0000-000000000000')
         self.assertEqual(2, proc.returncode)
         self.assertIn('no mdev', proc.stderr)
+
+
+class TestRequirementsRules(base.PlacementTestCase):
+
+    def test_compatible_type_is_not_required(self):
+        # seed 002 (the design thread): "compatible_type: not used by mgt
+        # tools currently". The source publishes it, the destination's
+        # driver does not: it still qualifies.
+        src, src_conf = self.make_host('ct-src',
+                                       [('0000:3b:00.0', '535.129.03')])
+        src.set_type_attr('0000:3b:00.0', 'nvidia-231', 'compatible_type',
+                          'nvidia-231')
+        _, dst_conf = self.make_host('ct-dst',
+                                     [('0000:3b:00.0', '535.129.03')])
+        for conf in (src_conf, dst_conf):
+            self.assertTrue(self.exporter(conf).cycle().ok)
+        self.assertIn('CUSTOM_MDEV_COMPAT_TYPE_NVIDIA_231',
+                      self.traits('ct-src_pci_0000_3b_00_0'))
+        proc = self.run_cli('requirements', '--config-file', src_conf,
+                            '--parent', '0000:3b:00.0', '--type',
+                            'nvidia-231', '--check', '--format', 'json')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        out = json.loads(proc.stdout)
+        required = [r['trait'] for r in out['required']]
+        self.assertNotIn('CUSTOM_MDEV_COMPAT_TYPE_NVIDIA_231', required)
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', required)
+        self.assertIn('CUSTOM_MDEV_COMPAT_TYPE_NVIDIA_231',
+                      [s['trait'] for s in out['skipped']])
+        self.assertTrue({'ct-src', 'ct-dst'} <= set(
+            out['check']['qualifying']))
+        self.assertEqual({'ct-src', 'ct-dst'}, self.candidate_roots(
+            ','.join(required)) & {'ct-src', 'ct-dst'})
+
+    def test_unparsable_version_fails_closed(self):
+        for host, attr, value in (
+                ('fc-fullwidth', 'software_version', '\uff11.\uff12'),
+                ('fc-garbage', 'software_version', 'release-x')):
+            builder, conf = self.make_host(host,
+                                           [('0000:3b:00.0', '535.129.03')])
+            builder.set_type_attr('0000:3b:00.0', 'nvidia-231', attr, value)
+            self.assertTrue(self.exporter(conf).cycle().ok)
+            # the exporter publishes no version trait for it...
+            self.assertFalse([t for t in self.traits(
+                '%s_pci_0000_3b_00_0' % host) if 'SWVER' in t])
+            # ...and requirements refuses rather than print requirements
+            # that any driver version meets
+            proc = self.run_cli('requirements', '--config-file', conf,
+                                '--parent', '0000:3b:00.0', '--type',
+                                'nvidia-231')
+            self.assertEqual(2, proc.returncode, proc.stderr)
+            self.assertEqual('', proc.stdout)
+            lines = proc.stderr.strip().splitlines()
+            self.assertEqual(1, len(lines), proc.stderr)
+            self.assertIn('software_version = %r' % value, lines[0])
+        # the driver version used in place of software_version
+        _, conf = self.make_host('fc-driver', [('0000:3b:00.0', '535.x')])
+        proc = self.run_cli('requirements', '--config-file', conf,
+                            '--parent', '0000:3b:00.0', '--type',
+                            'nvidia-231')
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertIn("module/nvidia/version = '535.x'", proc.stderr)
