@@ -38,9 +38,12 @@ _SIZE_RE = re.compile(r'^(\d+)\s*(?:([KMGT])(?:I?B)?|B)?$', re.IGNORECASE)
 _RESOLUTION_RE = re.compile(r'^(\d+)\s*[xX]\s*(\d+)$')
 _ITEM_SPLIT_RE = re.compile(r'[,\n]')
 # NVIDIA vGPU type names end in -<framebuffer GB><series letter>[variant]:
-# "GRID T4-2Q", "NVIDIA A40-2B4", "NVIDIA H200X-1-18C" (MIG-backed:
-# -<compute slices>-<GB><series>).
-_NVIDIA_TYPE_NAME_RE = re.compile(r'-(\d+)([A-Z])\d*$')
+# "GRID T4-2Q", "GRID M60-2B4" (a variant number), and MIG-backed types
+# -<compute slices>-<GB><series>[ME]: "NVIDIA A100-2-10C", "NVIDIA
+# H100-1-10C", "NVIDIA A100-1-5CME" (ME: with the media extensions of the
+# GPU instance - NVIDIA Virtual GPU Software User Guide, "Virtual GPU
+# Types for Supported GPUs", MIG-backed C-series types).
+_NVIDIA_TYPE_NAME_RE = re.compile(r'-([0-9]+)([A-Z])(?:[0-9]+|(?<=C)ME)?$')
 
 _SIZE_FACTOR_MB = {None: 1, 'K': 1.0 / 1024, 'M': 1, 'G': 1024,
                    'T': 1024 * 1024}

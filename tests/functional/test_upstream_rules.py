@@ -5,7 +5,9 @@ parent, its device_addresses validation and its host-wide max_instances
 """
 
 import json
+import os
 
+from mdev_traits.testing import sysfs_builder
 from tests.functional import base
 
 MTTY_CONF = ('[mdev_mtty-2]\ndevice_addresses = mtty_mtty\n'
@@ -151,3 +153,70 @@ class TestMaxInstances(base.PlacementTestCase):
                            self.provider('maxinst')['uuid'], expect=200)
         self.assertEqual({'maxinst', 'maxinst_pci_0000_3b_00_0'},
                          {rp['name'] for rp in body['resource_providers']})
+
+
+class TestGpuNames(base.PlacementTestCase):
+    """The shipped profiles read the names the drivers write."""
+
+    def host(self, name, address, ids, types, enabled):
+        root = os.path.join(self.tmp, name, 'sys')
+        builder = sysfs_builder.SysfsBuilder(root)
+        builder.add_pci_mdev_parent(address, numa_node=0, types=types,
+                                    **ids)
+        conf = self.write_conf(name, root, [enabled], 'manage', True)
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        return '%s_pci_%s' % (name, address.replace(':', '_').replace(
+            '.', '_'))
+
+    def test_mig_backed_vgpu_types(self):
+        # NVIDIA vGPU user guide, MIG-backed C-series types of an A100
+        # 80GB PCIe: -<compute slices>-<GB>C, ME with media extensions.
+        # The description gives no framebuffer: the name does.
+        types = {'nvidia-%d' % (700 + i): dict(
+            name=name, available_instances=1, device_api='vfio-pci',
+            description='num_heads=1, frl_config=60, '
+                        'max_resolution=4096x2160, max_instance=%d' % n)
+            for i, (name, n) in enumerate((('NVIDIA A100-1-5CME', 1),
+                                           ('NVIDIA A100-2-10C', 3)))}
+        a100 = dict(vendor='10de', device='20b5', driver='nvidia',
+                    driver_version='550.54.14')
+        small = self.host('mig-me', '0000:3b:00.0', a100, types,
+                          'nvidia-700')
+        large = self.host('mig-2', '0000:3b:00.0', a100, types,
+                          'nvidia-701')
+        for rp, fb in ((small, 4096), (large, 8192)):
+            traits = self.traits(rp)
+            # C-series: CUDA and OpenCL, no graphics
+            self.assertIn('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V8_0',
+                          traits, rp)
+            self.assertFalse([t for t in traits if 'VULKAN' in t], rp)
+            self.assertIn('CUSTOM_VGPU_FRAMEBUFFER_MB_%d' % fb, traits, rp)
+            self.assertNotIn('CUSTOM_VGPU_FRAMEBUFFER_MB_%d' % (fb * 2),
+                             traits, rp)
+        # a flavor asking for 8 GiB of framebuffer and CUDA gets the
+        # 2-10C slice only
+        self.assertEqual({large}, self.candidate_providers(
+            'CUSTOM_VGPU_FRAMEBUFFER_MB_8192,'
+            'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V8_0') & {small, large})
+
+    def test_gvt_g_generation_from_the_type(self):
+        # drivers/gpu/drm/i915/gvt/vgpu.c: GVTg_V4_* on Gen8 (Broadwell),
+        # GVTg_V5_* on Gen9 (here a Coffee Lake UHD 630, 8086:3e92)
+        def gvt(type_name):
+            return {'i915-' + type_name: dict(
+                name=type_name, available_instances=2,
+                device_api='vfio-pci',
+                description='low_gm_size: 128MB\nhigh_gm_size: 512MB\n'
+                            'fence: 4\nresolution: 1920x1200\nweight: 4')}
+        bdw = self.host('gvt-bdw', '0000:00:02.0',
+                        dict(vendor='8086', device='1616', driver='i915'),
+                        gvt('GVTg_V4_4'), 'i915-GVTg_V4_4')
+        cfl = self.host('gvt-cfl', '0000:00:02.0',
+                        dict(vendor='8086', device='3e92', driver='i915'),
+                        gvt('GVTg_V5_4'), 'i915-GVTg_V5_4')
+        self.assertIn('HW_GPU_API_OPENGL_V4_4', self.traits(bdw))
+        self.assertNotIn('HW_GPU_API_OPENGL_V4_5', self.traits(bdw))
+        self.assertNotIn('HW_GPU_API_VULKAN', self.traits(bdw))
+        self.assertIn('HW_GPU_API_VULKAN', self.traits(cfl))
+        self.assertEqual({cfl}, self.candidate_providers(
+            'HW_GPU_API_VULKAN') & {bdw, cfl})

@@ -262,6 +262,44 @@ class TestCudaTable(testtools.TestCase):
         self.assertNotIn('HW_GPU_API_VULKAN', traits)
         self.assertIn('HW_GPU_API_OPENGL_V4_4', traits)
         self.assertNotIn('HW_GPU_API_OPENGL_V4_5', traits)
+        # the generation is in the type name, whatever the device id:
+        # drivers/gpu/drm/i915/gvt/vgpu.c, GRAPHICS_VER == 8 ? 4 : 5
+        for type_name, device, gen8 in (('GVTg_V4_8', '0bad', True),
+                                        ('GVTg_V5_8', '1612', False)):
+            traits = gpu.resolve(target(
+                vendor='8086', device=device, driver='i915',
+                type_id='i915-' + type_name, type_name=type_name,
+                description=GVT_V5_4), rs).traits
+            self.assertEqual(not gen8, 'HW_GPU_API_VULKAN' in traits,
+                             type_name)
+            self.assertEqual(gen8, 'HW_GPU_API_OPENGL_V4_5' not in traits,
+                             type_name)
+
+    def test_mig_backed_types(self):
+        # NVIDIA vGPU user guide: MIG-backed C-series types
+        # -<slices>-<GB>C[ME]
+        rs = builtin()
+        for name, fb_gb in (('NVIDIA A100-1-5C', 5),
+                            ('NVIDIA A100-1-5CME', 5),
+                            ('NVIDIA A100-2-10C', 10),
+                            ('NVIDIA A100-7-40C', 40),
+                            ('NVIDIA H100-1-10C', 10),
+                            ('NVIDIA H100-1-10CME', 10),
+                            ('NVIDIA H200X-1-18C', 18)):
+            self.assertEqual(fb_gb * 1024,
+                             gpu.type_name_framebuffer_mb(name), name)
+            resolved = gpu.resolve(target(device='20b5', type_name=name,
+                                          description=None), rs)
+            self.assertEqual('profile nvidia.yaml:vgpu-c-series',
+                             resolved.capabilities['apis'][1], name)
+            self.assertTrue(resolved.value('cuda'), name)
+            self.assertNotIn('HW_GPU_API_VULKAN', resolved.traits, name)
+            self.assertIn('CUSTOM_VGPU_FRAMEBUFFER_MB_4096',
+                          resolved.traits, name)
+        # ME belongs to the MIG C-series names only
+        self.assertIsNone(gpu.type_name_framebuffer_mb('GRID T4-2QME'))
+        self.assertIsNone(gpu.type_name_framebuffer_mb(
+            'NVIDIA A100-1-\uff15C'))
 
 
 class TestResolve(testtools.TestCase):
