@@ -55,7 +55,8 @@ def mdev_config_from_conf(conf):
 # drivers/pci/probe.c pci_setup_device): nova's own pattern accepts more
 # (upper-case digits, any character before the function) but such an
 # address never matches a device.
-_LIBVIRT_PCI_ADDRESS = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+_LIBVIRT_PCI_ADDRESS = re.compile(
+    r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
 
 
 def device_address_problem(address, sysfs_root):

@@ -172,12 +172,13 @@ class TestGpuNames(base.PlacementTestCase):
         # NVIDIA vGPU user guide, MIG-backed C-series types of an A100
         # 80GB PCIe: -<compute slices>-<GB>C, ME with media extensions.
         # The description gives no framebuffer: the name does.
-        types = {'nvidia-%d' % (700 + i): dict(
-            name=name, available_instances=1, device_api='vfio-pci',
-            description='num_heads=1, frl_config=60, '
-                        'max_resolution=4096x2160, max_instance=%d' % n)
-            for i, (name, n) in enumerate((('NVIDIA A100-1-5CME', 1),
-                                           ('NVIDIA A100-2-10C', 3)))}
+        names = (('NVIDIA A100-1-5CME', 1), ('NVIDIA A100-2-10C', 3))
+        types = {}
+        for i, (name, n) in enumerate(names):
+            types['nvidia-%d' % (700 + i)] = dict(
+                name=name, available_instances=1, device_api='vfio-pci',
+                description='num_heads=1, frl_config=60, '
+                            'max_resolution=4096x2160, max_instance=%d' % n)
         a100 = dict(vendor='10de', device='20b5', driver='nvidia',
                     driver_version='550.54.14')
         small = self.host('mig-me', '0000:3b:00.0', a100, types,
