@@ -295,6 +295,10 @@ class BuilderDiscoveryTestCase(_Base):
             [(p.name, p.bus, tuple(t.type_id for t in p.types))
              for p in result.mdev_parents])
         self.assertEqual([None] * 5, [p.pci for p in result.mdev_parents])
+        # the subsystem as udev reads it (the last part of the link), for
+        # libvirt's node-device names
+        self.assertEqual(['css', 'css', 'matrix', 'mdpy', 'mtty'],
+                         [p.subsystem for p in result.mdev_parents])
 
     def test_pci_parent_without_subsystem_link(self):
         self.add_t4()
