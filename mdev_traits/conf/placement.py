@@ -13,6 +13,16 @@ from keystoneauth1 import loading as ks_loading
 GROUP = 'placement'
 SERVICE_TYPE = 'placement'
 
+# Every request is bounded in time (keystoneauth's own defaults are no
+# timeout and no retry): a Placement that accepts connections and never
+# answers costs at most TIMEOUT * (CONNECT_RETRIES + 1) seconds plus the
+# retry delay (0.5 s: keystoneauth1/session.py _Retries, exponential from
+# 0.5 s) per request, and a cycle stops at the first request that fails.
+# keystoneauth retries a read timeout like a connect failure
+# (ConnectTimeout is a RetriableConnectionFailure).
+TIMEOUT = 30.0
+CONNECT_RETRIES = 1
+
 
 def register_opts(conf):
     ks_loading.register_session_conf_options(conf, GROUP)
@@ -20,6 +30,8 @@ def register_opts(conf):
     ks_loading.register_adapter_conf_options(conf, GROUP)
     conf.set_default('service_type', SERVICE_TYPE, group=GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'], group=GROUP)
+    conf.set_default('timeout', TIMEOUT, group=GROUP)
+    conf.set_default('connect_retries', CONNECT_RETRIES, group=GROUP)
 
 
 def list_opts():
@@ -39,5 +51,9 @@ def list_opts():
             opt.default = SERVICE_TYPE
         elif opt.dest == 'valid_interfaces':
             opt.default = ['internal', 'public']
+        elif opt.dest == 'timeout':
+            opt.default = TIMEOUT
+        elif opt.dest == 'connect_retries':
+            opt.default = CONNECT_RETRIES
         unique.append(opt)
     return [(GROUP, unique)]
