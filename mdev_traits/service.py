@@ -16,6 +16,7 @@ import time
 from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
+from mdev_traits.conf import placement as placement_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits import hotplug
@@ -383,6 +384,7 @@ class Daemon(object):
                  'every %ss)', self.conf.exporter.mode,
                  self.conf.exporter.root_provider_name,
                  self.conf.exporter.interval)
+        placement_conf.log_credentials_source(self.conf, LOG)
         self._start_services()
         first = True
         ready_timer = self.notifier.ready_within(
