@@ -13,6 +13,7 @@ adapter configured from ``[placement]``), with the microversion pinned to
 
 import collections
 import dataclasses
+import logging as std_logging
 import typing
 
 from keystoneauth1 import exceptions as ks_exc
@@ -175,6 +176,17 @@ class PlacementClient(object):
         return sum(n for (m, _s), n in self.requests.items() if m != 'GET')
 
 
+class QuietRetries(std_logging.LoggerAdapter):
+    """The logger handed to keystoneauth (``Adapter(logger=...)``): its
+    WARNING for each connect retry (``keystoneauth1/session.py``
+    ``Session._send_request``, "Failure: ... Retrying in 0.5s") becomes
+    DEBUG. A failure is reported once per change of state by the exporter
+    (one line for ``--once``), not once per retry."""
+
+    def warning(self, msg, *args, **kwargs):
+        self.debug(msg, *args, **kwargs)
+
+
 def adapter_from_conf(conf, group='placement', outcome=None):
     """openstacksdk's placement proxy, configured from ``[placement]``;
     its transport records into ``outcome`` (see :mod:`failures`)."""
@@ -185,7 +197,10 @@ def adapter_from_conf(conf, group='placement', outcome=None):
     if outcome is not None:
         failures.watch(sess, outcome)
     conn = connection.Connection(session=sess, oslo_conf=conf)
-    return conn.placement
+    proxy = conn.placement
+    proxy.logger = QuietRetries(std_logging.getLogger('keystoneauth.session'),
+                                {})
+    return proxy
 
 
 def client_from_conf(conf):

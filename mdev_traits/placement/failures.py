@@ -91,8 +91,9 @@ def _chain(exc):
     todo = [exc]
     while todo and len(seen) < 20:
         cur = todo.pop(0)
-        if not isinstance(cur, BaseException) or any(cur is s
-                                                      for s in seen):
+        if not isinstance(cur, BaseException):
+            continue
+        if any(cur is s for s in seen):
             continue
         seen.append(cur)
         todo.extend([cur.__cause__, cur.__context__,

@@ -217,3 +217,18 @@ class TestTimeBounds(testtools.TestCase):
         sess = ks_loading.load_session_from_conf_options(conf, 'placement')
         self.assertEqual(5.0, sess.timeout)
         self.assertEqual(0, conf.placement.connect_retries)
+
+
+class TestQuietRetries(testtools.TestCase):
+
+    def test_retry_warning_becomes_debug(self):
+        import logging
+        import fixtures
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='keystoneauth.session', level=logging.DEBUG,
+            format='%(levelname)s %(message)s'))
+        log = client_mod.QuietRetries(
+            logging.getLogger('keystoneauth.session'), {})
+        log.warning('Failure: %s. Retrying in %.1fs.', 'refused', 0.5)
+        self.assertEqual('DEBUG Failure: refused. Retrying in 0.5s.\n',
+                         logs.output)
