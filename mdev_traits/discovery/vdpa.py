@@ -31,40 +31,67 @@ The capabilities are only reported over the "vdpa" generic netlink family
 with ``-j`` it prints one JSON object per command (vdpa/vdpa.c,
 ``pr_out_section_start``: ``{"<section>": {"<handle>": {...}}}``):
 
+What each iproute2 release prints (vdpa/vdpa.c, by tag):
+
 ``vdpa -j mgmtdev show`` -> ``{"mgmtdev": {"pci/0000:3b:00.2": {...}}}``
-    ``supported_classes`` (VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES, ["net"]),
-    ``max_supported_vqs`` (VDPA_ATTR_DEV_MGMTDEV_MAX_VQS), ``dev_features``
-    (VDPA_ATTR_DEV_SUPPORTED_FEATURES: what devices created on it offer,
-    unless created with a ``device_features`` subset).
-``vdpa -j dev show`` -> ``{"dev": {"vdpa0": {...}}}``
+    ``supported_classes`` (VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES, ["net"]);
+    from iproute2 5.18 (pr_out_mgmtdev_show) also ``max_supported_vqs``
+    (VDPA_ATTR_DEV_MGMTDEV_MAX_VQS) and ``dev_features``
+    (VDPA_ATTR_DEV_SUPPORTED_FEATURES: the most a device created on it can
+    offer; not published, see below).
+``vdpa -j dev show`` -> ``{"dev": {"vdpa0": {...}}}`` (every release)
     ``type`` ("network", "block": VDPA_ATTR_DEV_ID), ``mgmtdev``,
     ``vendor_id`` (VDPA_ATTR_DEV_VENDOR_ID, printed in *decimal*: 5555 is
     0x15b3), ``max_vqs`` (VDPA_ATTR_DEV_MAX_VQS), ``max_vq_size``
     (VDPA_ATTR_DEV_MAX_VQ_SIZE).
 ``vdpa -j dev config show`` -> ``{"config": {"vdpa0": {...}}}``
-    ``mac`` (VDPA_ATTR_DEV_NET_CFG_MACADDR), ``link``/``link_announce``
+    iproute2 5.17 and later only: 5.12 to 5.16 (Ubuntu 22.04's 5.15) answer
+    ``Command "config" not found`` and exit 1 (cmd_dev). ``mac``
+    (VDPA_ATTR_DEV_NET_CFG_MACADDR), ``link``/``link_announce``
     (VDPA_ATTR_DEV_NET_STATUS), ``max_vq_pairs``
-    (VDPA_ATTR_DEV_NET_CFG_MAX_VQP: 1 when the device offers neither MQ
-    nor RSS), ``mtu`` (VDPA_ATTR_DEV_NET_CFG_MTU), ``negotiated_features``
-    (VDPA_ATTR_DEV_NEGOTIATED_FEATURES, once a driver negotiated), and on
-    builds that print VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES the device's own
-    ``dev_features``.
+    (VDPA_ATTR_DEV_NET_CFG_MAX_VQP: only when the device offers MQ or RSS,
+    drivers/vdpa/vdpa.c vdpa_dev_net_mq_config_fill), ``mtu``
+    (VDPA_ATTR_DEV_NET_CFG_MTU) and, from iproute2 5.18, once a driver
+    negotiated, ``negotiated_features`` (VDPA_ATTR_DEV_NEGOTIATED_FEATURES).
+    No release prints the device's own features
+    (VDPA_ATTR_DEV_FEATURES, pr_out_dev_net_config): they are read over
+    netlink (mdev_traits.discovery.vdpa_netlink).
+
+Each command degrades on its own: ``dev show`` is needed (without it there
+is no device type, so the source fails as a whole); a tool without ``dev
+config show`` gives devices without its fields (queue pairs then come from
+``max_vqs``), and ``mgmtdev show`` feeds nothing that is published.
+
+The device's own features (``supported_features``) are published only
+when the kernel reports them (Linux 6.2+, VDPA_ATTR_DEV_FEATURES; 6.1:
+VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES) and ``[exporter] sysfs_root`` is
+``/sys`` (netlink describes the running kernel, not another tree).
+Otherwise none are published and ``features_unknown`` says why: the
+management device's list is only an upper bound (``vdpa dev add ...
+device_features`` provisions a subset; mlx5_vnet.c mlx5_vdpa_dev_add
+drops MRG_RXBUF and, without a MAC address, MAC), and a published feature
+trait must never overstate the device.
 
 Feature arrays hold the tool's names (``MQ``, ``VERSION_1``) and, for a
 bit the tool has no name for, the bit number (``" bit_%d"`` in text
-mode): both are kept, a number as ``bit_<n>``. iproute2 prints the keys
-``"link "`` and ``"link_announce "`` with a trailing space (print_string
-with the text-mode key), so every key is stripped before use.
+mode): both are kept, a number as ``bit_<n>``; features read over netlink
+are kept as ``bit_<n>``. iproute2 prints the keys ``"link "`` and
+``"link_announce "`` with a trailing space (print_string with the
+text-mode key), so every key is stripped before use.
 
 Failure handling (nothing here raises to the caller):
 
 * no ``bus/vdpa`` (the vdpa bus module is not loaded) or no device on it:
   an empty, *complete* result and a debug message; the tool is not run,
   so a host without vDPA never warns.
-* the tool is missing, exits non-zero, times out or prints something that
-  is not the expected JSON: one error in the result (logged once per cycle
-  by the service as a warning) and ``incomplete={'vdpa'}``, so no vDPA
-  provider is removed in that cycle.
+* ``dev show`` cannot be run (tool missing), exits non-zero, times out or
+  prints something that is not the expected JSON: one error in the result
+  (logged once per cycle by the service as a warning) and
+  ``incomplete={'vdpa'}``, so no vDPA provider is removed in that cycle.
+* ``dev config show`` fails that way (other than a tool too old to have
+  it), or reading the features over netlink fails: one error, and every
+  device is kept but marked ``partial`` (additions only).
+* ``mgmtdev show`` fails: one error; the devices are not affected.
 * a device that sysfs and the tool do not both list (being created or
   removed right now), or whose driver link is unreadable: left out, and
   the result is incomplete.
@@ -72,6 +99,8 @@ Failure handling (nothing here raises to the caller):
   marked ``partial`` (its provider gets additions only).
 """
 
+import dataclasses
+import errno
 import json
 import os
 import re
@@ -83,6 +112,7 @@ from oslo_log import log as logging
 from mdev_traits.discovery import base
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
+from mdev_traits.discovery import vdpa_netlink
 from mdev_traits import models
 
 LOG = logging.getLogger(__name__)
@@ -100,6 +130,11 @@ DEVICE_TYPES = {
 }
 
 VHOST_DEV_RE = re.compile(r'^vhost-vdpa-\d+$')
+# what vdpa/vdpa.c (cmd_dev, cmd_mgmtdev) prints on stderr for a command it
+# does not have: iproute2 5.12 to 5.16 for "dev config"
+_NOT_FOUND_RE = re.compile(r'^Command "[^"]*" not found$', re.MULTILINE)
+# netlink describes the running kernel: only read it for the real tree
+REAL_SYSFS = '/sys'
 _BIT_RE = re.compile(r'^bit_(\d+)$', re.IGNORECASE)
 
 # (section printed, arguments)
@@ -110,6 +145,15 @@ CONFIG_SHOW = ('config', ('dev', 'config', 'show'))
 
 class ToolError(Exception):
     """The vdpa tool could not be run or printed something unexpected."""
+
+    # the tool does not have the command (an older iproute2)
+    unsupported = False
+
+
+class UnsupportedCommand(ToolError):
+    """The tool answered ``Command "..." not found``: too old for it."""
+
+    unsupported = True
 
 
 class FormatError(ValueError):
@@ -209,10 +253,13 @@ class VdpaCollector(base.Collector):
     kinds = (models.KIND_VDPA,)
 
     def __init__(self, sysfs_root, command=DEFAULT_COMMAND,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, netlink_reader=None):
         super(VdpaCollector, self).__init__(sysfs_root)
         self.command = command
         self.timeout = timeout
+        # (timeout) -> object with read(names) -> {name: Features}; None:
+        # vdpa_netlink.Reader, for the real /sys only
+        self.netlink_reader = netlink_reader
 
     def configure(self, conf):
         """Take ``[vdpa] command`` and ``command_timeout``."""
@@ -267,6 +314,9 @@ class VdpaCollector(base.Collector):
             raise ToolError('%s cannot be run: %s' % (what, exc))
         if proc.returncode != 0:
             detail = proc.stderr.decode('utf-8', 'replace').strip()
+            if _NOT_FOUND_RE.search(detail):
+                raise UnsupportedCommand('%s: %s (iproute2 older than '
+                                         '5.17)' % (what, detail[:200]))
             raise ToolError('%s exited with status %d%s' % (
                 what, proc.returncode,
                 ': %s' % detail.splitlines()[-1][:200] if detail else ''))
@@ -288,9 +338,7 @@ class VdpaCollector(base.Collector):
             return models.DiscoveryResult()
 
         try:
-            mgmtdevs = self.run(MGMTDEV_SHOW)
             devs = self.run(DEV_SHOW)
-            configs = self.run(CONFIG_SHOW)
         except ToolError as exc:
             LOG.debug('vdpa tool failed: %s', exc)
             return self.failed([
@@ -299,6 +347,19 @@ class VdpaCollector(base.Collector):
                                               self.devices_dir)])
 
         errors = []
+        mgmtdevs = self._optional(MGMTDEV_SHOW, errors)
+        configs = self._optional(CONFIG_SHOW, errors)
+        # partial: a read that failed this cycle (not a tool or kernel too
+        # old to have it): the devices' providers get additions only
+        config_failed = configs is None
+        config_note = None
+        if isinstance(configs, UnsupportedCommand):
+            config_note = 'vdpa dev config show: %s' % configs
+            configs = {}
+        configs = configs or {}
+        if not isinstance(mgmtdevs, dict):
+            mgmtdevs = {}
+
         complete = True
         devices = []
         in_sysfs = set(names)
@@ -309,18 +370,81 @@ class VdpaCollector(base.Collector):
                           'added or removed?): left as it is this cycle'
                           % (name, where))
             complete = False
-        for name in sorted(in_sysfs & in_tool):
+        both = sorted(in_sysfs & in_tool)
+        features = self._device_features(both, errors)
+        for name in both:
             try:
-                devices.append(self._read_device(
+                device = self._read_device(
                     name, devs[name], configs.get(name, {}), mgmtdevs,
-                    errors))
+                    errors)
             except (sysfs.SysfsReadError, FormatError) as e:
                 errors.append('vdpa: skipping device %s: %s' % (name, e))
                 complete = False
+                continue
+            devices.append(self._with_features(
+                device, features.get(name), config_failed, config_note))
         return models.DiscoveryResult(
             vdpa_devices=tuple(devices), complete=complete,
             incomplete=frozenset() if complete else frozenset(self.kinds),
             errors=tuple(errors))
+
+    def _optional(self, spec, errors):
+        """The section of a command the devices can do without: the parsed
+        output, the :class:`UnsupportedCommand` error for a tool without
+        it, or None (and an error) when it failed."""
+        try:
+            return self.run(spec)
+        except UnsupportedCommand as exc:
+            LOG.debug('vdpa tool: %s', exc)
+            return exc
+        except ToolError as exc:
+            errors.append('vdpa: %s' % exc)
+            return None
+
+    def _device_features(self, names, errors):
+        """{name: vdpa_netlink.Features} of the devices' own features."""
+        if not names:
+            return {}
+        reader = self.netlink_reader
+        if reader is None:
+            if os.path.realpath(self.sysfs_root) != REAL_SYSFS:
+                reason = ('not read: netlink describes the running kernel '
+                          'and [exporter] sysfs_root is %s, not %s'
+                          % (self.sysfs_root, REAL_SYSFS))
+                return {n: vdpa_netlink.Features(None, None, reason, False)
+                        for n in names}
+            reader = vdpa_netlink.Reader
+        try:
+            return reader(self.timeout).read(names)
+        except vdpa_netlink.NetlinkError as exc:
+            transient = exc.errno != errno.ENOENT
+            if transient:
+                errors.append('vdpa: reading the devices\' features over '
+                              'netlink failed: %s' % exc)
+            return {n: vdpa_netlink.Features(
+                None, None, 'netlink: %s' % exc, transient) for n in names}
+
+    @staticmethod
+    def _with_features(device, features, config_failed, config_note):
+        notes = []
+        if config_note:
+            notes.append(config_note)
+        partial = device.partial or config_failed
+        if features is not None and features.features is not None:
+            supported = tuple('bit_%d' % bit for bit in
+                              vdpa_netlink.feature_bits(features.features))
+            source = 'netlink VDPA_CMD_DEV_CONFIG_GET %s: %s' % (
+                device.name, features.source)
+            unknown = None
+        else:
+            supported, source = (), None
+            unknown = (features.reason if features is not None
+                       else 'not read')
+            partial = partial or bool(features and features.transient)
+        return dataclasses.replace(
+            device, supported_features=supported, features_source=source,
+            features_unknown=unknown, partial=partial,
+            notes=tuple(notes))
 
     # -- one device ----------------------------------------------------------
 
@@ -348,13 +472,9 @@ class VdpaCollector(base.Collector):
         mgmtdev = str(mgmtdev).strip() if mgmtdev else None
         mgmt = mgmtdevs.get(mgmtdev, {}) if mgmtdev else {}
 
-        supported = parse_features(config.get('dev_features'),
-                                   'dev_features')
-        source = 'device' if supported is not None else None
-        if supported is None:
-            supported = parse_features(mgmt.get('dev_features'),
-                                       'mgmtdev dev_features')
-            source = 'mgmtdev' if supported is not None else None
+        # the upper bound, shown with features_unknown, never published
+        mgmtdev_features = parse_features(mgmt.get('dev_features'),
+                                          'mgmtdev dev_features')
 
         partial = False
         parent_dir = os.path.dirname(device_dir)
@@ -390,8 +510,7 @@ class VdpaCollector(base.Collector):
                                     'max_vq_pairs'),
             mtu=parse_uint(config.get('mtu'), 'mtu'),
             mac=str(config['mac']).strip() if config.get('mac') else None,
-            supported_features=supported or (),
-            features_source=source,
+            mgmtdev_features=mgmtdev_features or (),
             negotiated_features=parse_features(
                 config.get('negotiated_features'),
                 'negotiated_features') or (),
