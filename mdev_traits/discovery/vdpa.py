@@ -101,147 +101,37 @@ Failure handling (nothing here raises to the caller):
 
 import dataclasses
 import errno
-import json
 import os
 import re
-import shlex
-import subprocess
 
 from oslo_log import log as logging
 
 from mdev_traits.discovery import base
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
+from mdev_traits.discovery import vdpa_cli
 from mdev_traits.discovery import vdpa_netlink
 from mdev_traits import models
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_COMMAND = 'vdpa'
-DEFAULT_TIMEOUT = 10
-
-# "type" of vdpa dev show (vdpa.c device_type_name) and the class names of
-# mgmtdev show (vdpa.c class_map) -> the virtio class name used here.
-DEVICE_TYPES = {
-    'network': 'net',
-    'net': 'net',
-    'block': 'block',
-    'blk': 'block',
-}
+# the names this module has always offered
+DEFAULT_COMMAND = vdpa_cli.DEFAULT_COMMAND
+DEFAULT_TIMEOUT = vdpa_cli.DEFAULT_TIMEOUT
+DEVICE_TYPES = vdpa_cli.DEVICE_TYPES
+MGMTDEV_SHOW = vdpa_cli.MGMTDEV_SHOW
+DEV_SHOW = vdpa_cli.DEV_SHOW
+CONFIG_SHOW = vdpa_cli.CONFIG_SHOW
+ToolError = vdpa_cli.ToolError
+UnsupportedCommand = vdpa_cli.UnsupportedCommand
+FormatError = vdpa_cli.FormatError
+parse_uint = vdpa_cli.parse_uint
+parse_features = vdpa_cli.parse_features
+parse_section = vdpa_cli.parse_section
 
 VHOST_DEV_RE = re.compile(r'^vhost-vdpa-\d+$')
-# what vdpa/vdpa.c (cmd_dev, cmd_mgmtdev) prints on stderr for a command it
-# does not have: iproute2 5.12 to 5.16 for "dev config"
-_NOT_FOUND_RE = re.compile(r'^Command "[^"]*" not found$', re.MULTILINE)
 # netlink describes the running kernel: only read it for the real tree
 REAL_SYSFS = '/sys'
-_BIT_RE = re.compile(r'^bit_(\d+)$', re.IGNORECASE)
-
-# (section printed, arguments)
-MGMTDEV_SHOW = ('mgmtdev', ('mgmtdev', 'show'))
-DEV_SHOW = ('dev', ('dev', 'show'))
-CONFIG_SHOW = ('config', ('dev', 'config', 'show'))
-
-
-class ToolError(Exception):
-    """The vdpa tool could not be run or printed something unexpected."""
-
-    # the tool does not have the command (an older iproute2)
-    unsupported = False
-
-
-class UnsupportedCommand(ToolError):
-    """The tool answered ``Command "..." not found``: too old for it."""
-
-    unsupported = True
-
-
-class FormatError(ValueError):
-    """A value in the tool's output has an unexpected type."""
-
-
-# -- parsing (pure) ----------------------------------------------------------
-
-def _clean_keys(obj):
-    """The same dict with keys stripped (``"link "`` -> ``link``)."""
-    return {str(k).strip(): v for k, v in obj.items()}
-
-
-def parse_uint(value, field):
-    """A non-negative integer printed by the tool, or None when absent.
-
-    The tool prints numbers as JSON numbers (vendor_id in decimal);
-    digit strings and ``0x`` hex strings are accepted as well.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise FormatError('%s: not a number: %r' % (field, value))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        try:
-            number = int(text, 16) if text.startswith('0x') else int(text)
-        except ValueError:
-            raise FormatError('%s: not a number: %r' % (field, value[:40]))
-    else:
-        raise FormatError('%s: not a number: %r' % (field, value))
-    if number < 0:
-        raise FormatError('%s: negative: %d' % (field, number))
-    return number
-
-
-def parse_features(value, field):
-    """A tuple of feature names from a feature array.
-
-    Names are upper-cased; a bit number (the tool's JSON for a bit it has
-    no name for) becomes ``bit_<n>``.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, list):
-        raise FormatError('%s: not a list: %r' % (field, value))
-    names = []
-    for item in value:
-        if isinstance(item, bool):
-            raise FormatError('%s: unexpected item %r' % (field, item))
-        if isinstance(item, int):
-            names.append('bit_%d' % item)
-            continue
-        if not isinstance(item, str) or not item.strip():
-            raise FormatError('%s: unexpected item %r' % (field, item))
-        item = item.strip()
-        match = _BIT_RE.match(item)
-        names.append('bit_%s' % match.group(1) if match else item.upper())
-    return tuple(names)
-
-
-def parse_section(text, section, what):
-    """``{handle: {key: value}}`` from the JSON the tool printed.
-
-    :raises ToolError: not JSON, or not ``{"<section>": {...}}``.
-    """
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ToolError('%s printed invalid JSON (%s)' % (what, exc))
-    if not isinstance(data, dict):
-        raise ToolError('%s printed %s instead of a JSON object'
-                        % (what, type(data).__name__))
-    data = _clean_keys(data)
-    body = data.get(section, {})
-    if not isinstance(body, dict):
-        raise ToolError('%s: "%s" is not a JSON object' % (what, section))
-    result = {}
-    for handle, attrs in body.items():
-        if not isinstance(attrs, dict):
-            raise ToolError('%s: entry %r is not a JSON object'
-                            % (what, handle))
-        result[str(handle).strip()] = _clean_keys(attrs)
-    return result
 
 
 # -- the collector ----------------------------------------------------------
@@ -276,52 +166,9 @@ class VdpaCollector(base.Collector):
     def devices_dir(self):
         return os.path.join(self.sysfs_root, 'bus', 'vdpa', 'devices')
 
-    # -- running the tool --------------------------------------------------
-
-    def _argv(self):
-        try:
-            argv = shlex.split(self.command or '')
-        except ValueError as exc:
-            raise ToolError('[vdpa] command %r cannot be split: %s'
-                            % (self.command, exc))
-        if not argv:
-            raise ToolError('[vdpa] command is empty')
-        return argv
-
     def run(self, spec):
-        """Run one ``vdpa -j ...`` and return its parsed section.
-
-        :raises ToolError: with a message that says what to do.
-        """
-        section, args = spec
-        argv = self._argv() + ['-j'] + list(args)
-        what = '"%s"' % ' '.join(argv)
-        try:
-            proc = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, capture_output=True,
-                timeout=self.timeout, check=False)
-        except FileNotFoundError:
-            raise ToolError('the vdpa tool %r ([vdpa] command) is not '
-                            'installed: install iproute2 with vdpa '
-                            'support' % argv[0])
-        except PermissionError:
-            raise ToolError('the vdpa tool %r ([vdpa] command) cannot be '
-                            'executed: permission denied' % argv[0])
-        except subprocess.TimeoutExpired:
-            raise ToolError('%s did not finish within %ss ([vdpa] '
-                            'command_timeout)' % (what, self.timeout))
-        except OSError as exc:
-            raise ToolError('%s cannot be run: %s' % (what, exc))
-        if proc.returncode != 0:
-            detail = proc.stderr.decode('utf-8', 'replace').strip()
-            if _NOT_FOUND_RE.search(detail):
-                raise UnsupportedCommand('%s: %s (iproute2 older than '
-                                         '5.17)' % (what, detail[:200]))
-            raise ToolError('%s exited with status %d%s' % (
-                what, proc.returncode,
-                ': %s' % detail.splitlines()[-1][:200] if detail else ''))
-        text = proc.stdout.decode('utf-8', 'replace')
-        return parse_section(text, section, what)
+        """Run one ``vdpa -j ...`` (:func:`vdpa_cli.run`)."""
+        return vdpa_cli.run(self.command, self.timeout, spec)
 
     # -- collect -------------------------------------------------------------
 
