@@ -14,6 +14,7 @@ import errno
 import json
 import logging
 import os
+import subprocess
 
 import fixtures
 import testtools
@@ -225,6 +226,20 @@ class TestRecordedHosts(_Base):
         (note,) = dev.notes
         self.assertIn('Command "config" not found', note)
         self.assertEqual([], self.warnings())
+
+    def test_recorded_old_tool_answers_as_iproute2_5_15(self):
+        # vdpa/vdpa.c v5.15.0 cmd_dev: stderr, exit 1, and the newline of
+        # the empty JSON writer on stdout
+        self.host('mlx5-iproute2-5.15')
+        proc = subprocess.run([self.tool.path, '-j', 'dev', 'config',
+                               'show'], capture_output=True, check=False)
+        self.assertEqual((1, b'\n', b'Command "config" not found\n'),
+                         (proc.returncode, proc.stdout, proc.stderr))
+        mgmt = json.loads(subprocess.run(
+            [self.tool.path, '-j', 'mgmtdev', 'show'], capture_output=True,
+            check=True).stdout)
+        self.assertEqual({'supported_classes': ['net']},
+                         mgmt['mgmtdev']['pci/0000:3b:00.2'])
 
     def test_ubuntu_22_04_iproute2_5_15(self):
         # a 6.x kernel (HWE) with Ubuntu 22.04's iproute2 5.15: no "dev
