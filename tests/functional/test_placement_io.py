@@ -203,3 +203,35 @@ class TestPlacementIO(base.PlacementTestCase):
         self.assertIn('Placement credentials: [placement] auth_type = '
                       'admin_token, endpoint = %s from %s' % (
                           listener.url, conf_path), logs.output)
+
+    def test_ready_before_a_slow_first_cycle_ends(self):
+        # the unit's start timeout must not kill a daemon whose first
+        # cycle waits for Placement: READY=1 comes ready_within into it
+        listener = self._listener()
+        conf_path = self._host(
+            'slow-start', listener.url,
+            placement_extra='timeout = 4\n[exporter]\ninterval = 3600\n'
+                            'retry_initial_delay = 60\nhotplug = false\n')
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', conf_path], project='mdev-traits')
+        sock_path = os.path.join(self.tmp, 'notify-slow')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(sock_path)
+        sock.settimeout(30)
+        daemon = service.Daemon(conf, notifier=systemd.Notifier(
+            {'NOTIFY_SOCKET': sock_path}), ready_within=0.5)
+        thread = threading.Thread(target=daemon.run, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        self.addCleanup(daemon.stop)
+        self.assertEqual(b'READY=1\nSTATUS=started; first cycle still '
+                         b'running', sock.recv(200))
+        # the first cycle is still waiting for its answer
+        self.assertEqual(0, daemon.failures)
+        self.assertTrue(self.wait_for(lambda: listener.hung == 1))
+        # then it fails on the timeout; the status says so, no second
+        # READY=1
+        self.assertEqual(b'STATUS=last cycle failed (1 in a row)',
+                         sock.recv(200))
+        self.assertEqual(1, daemon.failures)
