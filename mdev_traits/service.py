@@ -5,6 +5,7 @@ apart: discovery (I/O, plain dataclasses), mapping (pure), reconciler
 (Placement side effects).
 """
 
+import logging as std_logging
 import os
 import random
 import re
@@ -15,9 +16,11 @@ import time
 
 from oslo_log import log as logging
 
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
+from mdev_traits import health
 from mdev_traits import hotplug
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
@@ -182,6 +185,8 @@ class Exporter(object):
             create_root_provider=conf.exporter.create_root_provider,
             max_retries=conf.exporter.max_conflict_retries)
         self._last_error = None
+        # health.CycleReport of the last cycle
+        self.report = None
 
     def cycle(self):
         """One cycle. Returns the SyncResult; raises NothingPublished."""
@@ -189,6 +194,7 @@ class Exporter(object):
         try:
             result = self._cycle()
         except reconciler_mod.NothingPublished as exc:
+            self.report = health.failed(str(exc))
             self.metrics.error(getattr(exc, 'kind', 'nothing_published'))
             self.metrics.observe_requests(self.client.requests)
             self.metrics.cycle(time.monotonic() - started, ok=False)
@@ -222,6 +228,11 @@ class Exporter(object):
             self._state_change(str(exc))
             exc.kind = 'nothing_published'
             raise
+        self.report = health.report(tree, result,
+                                    self.reconciler.executor.held)
+        if self.report.writes:
+            LOG.info('%s', health.cycle_line(
+                self.report, self.conf.exporter.root_provider_name))
         if self._last_error is not None:
             if self.log_errors:
                 LOG.info('Placement sync works again: %d provider(s), %d '
@@ -245,6 +256,41 @@ def _nothing(message, kind):
     exc = reconciler_mod.NothingPublished(message)
     exc.kind = kind
     return exc
+
+
+def write_status(conf, record):
+    """Write the status file of ``record`` (a :class:`health.Health`);
+    raises OSError."""
+    ex = conf.exporter
+    health.write_status(health.status_path(conf), record.to_dict(
+        ex.mode, ex.root_provider_name, ex.interval))
+
+
+def write_once_outputs(conf, exporter):
+    """What ``--once`` leaves, as the daemon does after each cycle: the
+    metrics textfile and the status file."""
+    exporter.metrics.write_textfile(conf.metrics.textfile)
+    record = health.Health()
+    if exporter.report is not None:
+        record.record(exporter.report)
+    try:
+        write_status(conf, record)
+    except OSError as exc:
+        LOG.warning('Cannot write the status file %s: %s',
+                    health.status_path(conf), exc)
+
+
+def _option_name(key):
+    group, name = key
+    return '[%s] %s' % (group, name)
+
+
+def needs_restart(key):
+    """Whether a changed option applies only after a restart: the
+    logging options of oslo.log except ``debug`` (the log handlers are
+    set up once at start)."""
+    group, name = key
+    return group == conf_check.DEFAULT and name != 'debug'
 
 
 def backoff_delay(failures, initial, cap, jitter, rand=random.uniform):
@@ -274,6 +320,8 @@ class Daemon(object):
         self.exporter = self._new_exporter(conf)
         self.failures = 0
         self.hotplug = None
+        self.health = health.Health(conf.exporter.heartbeat_interval)
+        self._status_failing = None
 
     def _new_exporter(self, conf):
         return self.make_exporter(conf, metrics=self.metrics)
@@ -317,12 +365,41 @@ class Daemon(object):
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
-        self.conf = conf
+        old, self.conf = self.conf, conf
         self.exporter = exporter
         self.failures = 0
-        LOG.info('Configuration reloaded')
+        changed = conf_check.changed_options(old, conf)
+        self._apply(changed)
+        LOG.info('Configuration reloaded: %s', ', '.join(
+            _option_name(key) for key in changed) or 'nothing changed')
+        restart = [key for key in changed if needs_restart(key)]
+        if restart:
+            LOG.warning('These changed options take effect only after a '
+                        'restart (systemctl restart mdev-traits-exporter): '
+                        '%s', ', '.join(_option_name(k) for k in restart))
 
-    def _start_services(self):
+    def _apply(self, changed):
+        """Apply what a reload changed outside the exporter (which is
+        made anew from the new configuration)."""
+        changed = set(changed)
+        if (conf_check.DEFAULT, 'debug') in changed:
+            # as oslo.log's mutate hook does (_refresh_root_level)
+            std_logging.getLogger().setLevel(
+                std_logging.DEBUG if self.conf.debug else std_logging.INFO)
+        if changed & {('metrics', 'listen_address'),
+                      ('metrics', 'listen_port')}:
+            self.metrics.stop()
+            self._start_metrics()
+        if changed & {('exporter', 'hotplug'),
+                      ('exporter', 'hotplug_debounce')}:
+            if self.hotplug is not None:
+                self.hotplug.stop()
+                self.hotplug = None
+            self._start_hotplug()
+        self.health.heartbeat_interval = (
+            self.conf.exporter.heartbeat_interval)
+
+    def _start_metrics(self):
         mconf = self.conf.metrics
         if mconf.listen_port is not None:
             try:
@@ -331,11 +408,17 @@ class Daemon(object):
             except OSError as exc:
                 LOG.error('Cannot listen for metrics on %s:%s: %s',
                           mconf.listen_address, mconf.listen_port, exc)
+
+    def _start_hotplug(self):
         if self.conf.exporter.hotplug:
             self.hotplug = hotplug.UdevMonitor(hotplug.Debouncer(
                 self.wake, self.conf.exporter.hotplug_debounce))
             if not self.hotplug.start():
                 self.hotplug = None
+
+    def _start_services(self):
+        self._start_metrics()
+        self._start_hotplug()
 
     def _stop_services(self):
         if self.hotplug is not None:
@@ -358,15 +441,34 @@ class Daemon(object):
         try:
             self.exporter.cycle()
             self.failures = 0
+            self.health.record(self.exporter.report)
             return True
-        except reconciler_mod.NothingPublished:
+        except reconciler_mod.NothingPublished as exc:
             # logged once per change of state by the exporter
             self.failures += 1
-        except Exception:  # noqa: B902 - the daemon must keep running
+            self.health.record(health.failed(str(exc)))
+        except Exception as exc:  # noqa: B902 - the daemon must keep running
             LOG.exception('Unexpected error in a cycle')
             self.metrics.error('unexpected')
             self.failures += 1
+            self.health.record(health.failed('unexpected error: %s' % exc))
         return False
+
+    def write_status(self):
+        """The status file (``mdev-traits-exporter status``)."""
+        try:
+            write_status(self.conf, self.health)
+        except OSError as exc:
+            self._status_error(health.status_path(self.conf), exc)
+        else:
+            self._status_failing = None
+
+    def _status_error(self, path, exc):
+        # one line per change of state, not one per cycle
+        key = (path, type(exc))
+        if self._status_failing != key:
+            LOG.warning('Cannot write the status file %s: %s', path, exc)
+        self._status_failing = key
 
     def run(self):
         LOG.info('mdev-traits exporter started (mode %s, root provider %s, '
@@ -380,13 +482,16 @@ class Daemon(object):
                 if self._reload:
                     self._do_reload()
                 self._wake.clear()
-                ok = self.run_cycle()
+                self.run_cycle()
                 self.metrics.write_textfile(self.conf.metrics.textfile)
+                self.write_status()
                 if first:
                     self.notifier.ready()
                     first = False
-                self.notifier.status('last cycle %s' % (
-                    'ok' if ok else 'failed (%d in a row)' % self.failures))
+                self.notifier.status(self.health.status_line())
+                beat = self.health.heartbeat()
+                if beat:
+                    LOG.info('%s', beat)
                 self.notifier.watchdog()
                 if self._reload or self._stop.is_set():
                     continue
