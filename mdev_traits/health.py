@@ -150,6 +150,8 @@ class Health(object):
             text += '; last cycle failed (%d in a row): %s' % (
                 self.failures, self.last.error or '%d change(s) refused' %
                 self.last.refused)
+        elif self.last is not None and not self.last.full:
+            text += '; last cycle partial'
         if self.last is not None and self.last.held_back:
             text += '; %d thing(s) held back' % len(self.last.held_back)
         return text
@@ -182,7 +184,8 @@ class Health(object):
             'interval': interval,
             'failures_in_a_row': self.failures,
             'last_cycle': None if last is None else {
-                'at': self.last_at, 'ok': last.ok, 'error': last.error,
+                'at': self.last_at, 'ok': last.ok, 'full': last.full,
+                'error': last.error,
                 'providers': last.providers, 'traits': last.traits,
                 'writes': last.writes, 'refused': last.refused},
             'last_full_sync': None if self.last_full is None else {

@@ -441,7 +441,8 @@ class Daemon(object):
         try:
             self.exporter.cycle()
             self.failures = 0
-            self.health.record(self.exporter.report)
+            self.health.record(getattr(self.exporter, 'report', None)
+                               or health.CycleReport(ok=True))
             return True
         except reconciler_mod.NothingPublished as exc:
             # logged once per change of state by the exporter

@@ -43,13 +43,13 @@ EXIT_PARTIAL = 3
 
 # subcommand -> (module, one line for --help); see the module docstring
 SUBCOMMANDS = {
+    # keep each line short: --help shows it on one line (80 columns)
     'device-spec': ('mdev_traits.cmd.device_spec',
-                    'print nova [pci] device_spec entries for the GPUs '
-                    'that nova schedules with PCI in Placement'),
+                    'nova [pci] device_spec entries for PCI vGPUs'),
     'requirements': ('mdev_traits.cmd.requirements',
-                     'print the traits a destination must have to take a '
-                     'device of this host; --check asks Placement which '
-                     'hosts qualify'),
+                     'traits a destination needs to take a device'),
+    'status': ('mdev_traits.cmd.status',
+               'last full sync of the exporter, what it holds back'),
 }
 
 cli_opts = [

@@ -299,7 +299,9 @@ def _values(conf):
 
 def changed_options(old, new):
     """Sorted ``(group, option)`` whose value differs between two
-    configuration objects (options only one of them has included)."""
+    configuration objects. Options registered on one of them only (the
+    auth plugin's, registered once the Placement client is loaded) are
+    left out."""
     before, after = _values(old), _values(new)
-    return sorted(key for key in set(before) | set(after)
-                  if before.get(key) != after.get(key))
+    return sorted(key for key in set(before) & set(after)
+                  if before[key] != after[key])
