@@ -15,7 +15,8 @@ Options are known from the configuration object itself (its public
 mapping interface: registered groups and options), plus the deprecated
 names of the declared options (the ``oslo.config.opts`` entry points that
 ``etc/mdev-traits-config-generator.conf`` names, keystoneauth's
-``[placement]`` options and those of the configured auth plugin).
+``[placement]`` options and those of the common and configured auth
+plugins).
 """
 
 import glob
@@ -55,19 +56,29 @@ def _entry_point_opts():
     return listed
 
 
+# auth plugins whose options a [placement] section commonly holds (nova's
+# and the exporter's documented setups), besides the configured one
+COMMON_AUTH_PLUGINS = ('password', 'v3password', 'v3applicationcredential',
+                       'token', 'v3token', 'admin_token', 'none',
+                       'http_basic')
+
+
 def _placement_opts(conf):
+    """keystoneauth's ``[placement]`` options, with those of the common
+    auth plugins and of the configured one: which plugin applies may be
+    set elsewhere (another file, the environment) than its options."""
     opts = (ks_loading.get_session_conf_options()
             + ks_loading.get_auth_common_conf_options()
             + ks_loading.get_adapter_conf_options(include_deprecated=True))
     try:
-        auth_type = conf[placement_conf.GROUP].auth_type
-    except cfg.Error:
-        auth_type = None
-    if auth_type:
+        configured = conf[placement_conf.GROUP].auth_type
+    except (cfg.Error, ValueError):
+        configured = None
+    for name in COMMON_AUTH_PLUGINS + ((configured,) if configured else ()):
         try:
-            opts = opts + ks_loading.get_auth_plugin_conf_options(auth_type)
+            opts = opts + ks_loading.get_auth_plugin_conf_options(name)
         except ks_exceptions.NoMatchingPlugin:
-            pass
+            continue
     return [(placement_conf.GROUP, opts)]
 
 
