@@ -20,7 +20,11 @@ import tempfile
 import time
 import typing
 
+from oslo_log import log as logging
+
 from mdev_traits.placement import plan as plan_mod
+
+LOG = logging.getLogger(__name__)
 
 STATUS_FORMAT = 1
 # bounds on what the status file holds
@@ -218,6 +222,45 @@ def write_status(path, data):
         except OSError:
             pass
         raise
+
+
+def write_conf_status(conf, record):
+    """Write the status file of ``record`` (a :class:`Health`) where
+    ``conf`` says; raises OSError."""
+    ex = conf.exporter
+    write_status(status_path(conf), record.to_dict(
+        ex.mode, ex.root_provider_name, ex.interval))
+
+
+class StatusWriter(object):
+    """Writes the status file, with one warning per change of state when
+    it cannot (not one per cycle)."""
+
+    def __init__(self):
+        self._failing = None
+
+    def write(self, conf, record):
+        path = status_path(conf)
+        try:
+            write_conf_status(conf, record)
+        except OSError as exc:
+            key = (path, type(exc))
+            if self._failing != key:
+                LOG.warning('Cannot write the status file %s: %s', path,
+                            exc)
+            self._failing = key
+        else:
+            self._failing = None
+
+
+def write_once_outputs(conf, exporter):
+    """What ``--once`` leaves, as the daemon does after each cycle: the
+    metrics textfile and the status file."""
+    exporter.metrics.write_textfile(conf.metrics.textfile)
+    record = Health()
+    if exporter.report is not None:
+        record.record(exporter.report)
+    StatusWriter().write(conf, record)
 
 
 def read_status(path):

@@ -258,41 +258,6 @@ def _nothing(message, kind):
     return exc
 
 
-def write_status(conf, record):
-    """Write the status file of ``record`` (a :class:`health.Health`);
-    raises OSError."""
-    ex = conf.exporter
-    health.write_status(health.status_path(conf), record.to_dict(
-        ex.mode, ex.root_provider_name, ex.interval))
-
-
-def write_once_outputs(conf, exporter):
-    """What ``--once`` leaves, as the daemon does after each cycle: the
-    metrics textfile and the status file."""
-    exporter.metrics.write_textfile(conf.metrics.textfile)
-    record = health.Health()
-    if exporter.report is not None:
-        record.record(exporter.report)
-    try:
-        write_status(conf, record)
-    except OSError as exc:
-        LOG.warning('Cannot write the status file %s: %s',
-                    health.status_path(conf), exc)
-
-
-def _option_name(key):
-    group, name = key
-    return '[%s] %s' % (group, name)
-
-
-def needs_restart(key):
-    """Whether a changed option applies only after a restart: the
-    logging options of oslo.log except ``debug`` (the log handlers are
-    set up once at start)."""
-    group, name = key
-    return group == conf_check.DEFAULT and name != 'debug'
-
-
 def backoff_delay(failures, initial, cap, jitter, rand=random.uniform):
     """Capped exponential backoff with jitter, after ``failures`` (>= 1)
     failed cycles in a row."""
@@ -321,7 +286,7 @@ class Daemon(object):
         self.failures = 0
         self.hotplug = None
         self.health = health.Health(conf.exporter.heartbeat_interval)
-        self._status_failing = None
+        self.status_file = health.StatusWriter()
 
     def _new_exporter(self, conf):
         return self.make_exporter(conf, metrics=self.metrics)
@@ -371,12 +336,14 @@ class Daemon(object):
         changed = conf_check.changed_options(old, conf)
         self._apply(changed)
         LOG.info('Configuration reloaded: %s', ', '.join(
-            _option_name(key) for key in changed) or 'nothing changed')
-        restart = [key for key in changed if needs_restart(key)]
+            conf_check.option_name(key) for key in changed)
+            or 'nothing changed')
+        restart = [key for key in changed if conf_check.needs_restart(key)]
         if restart:
             LOG.warning('These changed options take effect only after a '
                         'restart (systemctl restart mdev-traits-exporter): '
-                        '%s', ', '.join(_option_name(k) for k in restart))
+                        '%s', ', '.join(conf_check.option_name(k)
+                                        for k in restart))
 
     def _apply(self, changed):
         """Apply what a reload changed outside the exporter (which is
@@ -455,22 +422,6 @@ class Daemon(object):
             self.health.record(health.failed('unexpected error: %s' % exc))
         return False
 
-    def write_status(self):
-        """The status file (``mdev-traits-exporter status``)."""
-        try:
-            write_status(self.conf, self.health)
-        except OSError as exc:
-            self._status_error(health.status_path(self.conf), exc)
-        else:
-            self._status_failing = None
-
-    def _status_error(self, path, exc):
-        # one line per change of state, not one per cycle
-        key = (path, type(exc))
-        if self._status_failing != key:
-            LOG.warning('Cannot write the status file %s: %s', path, exc)
-        self._status_failing = key
-
     def run(self):
         LOG.info('mdev-traits exporter started (mode %s, root provider %s, '
                  'every %ss)', self.conf.exporter.mode,
@@ -485,7 +436,7 @@ class Daemon(object):
                 self._wake.clear()
                 self.run_cycle()
                 self.metrics.write_textfile(self.conf.metrics.textfile)
-                self.write_status()
+                self.status_file.write(self.conf, self.health)
                 if first:
                     self.notifier.ready()
                     first = False

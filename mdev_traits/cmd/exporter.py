@@ -30,6 +30,7 @@ import pbr.version
 
 from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
+from mdev_traits import health
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -246,7 +247,7 @@ def main(argv=None):
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED
             finally:
-                service.write_once_outputs(conf, exporter)
+                health.write_once_outputs(conf, exporter)
             if not result.ok:
                 _error('published with %d refused change(s): %s' % (
                     len(result.outcome.failed),

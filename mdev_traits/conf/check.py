@@ -212,8 +212,8 @@ def describe_error(conf, group, name, opt, exc):
     words = allowed(opt.type) if opt is not None else None
     reason = ('allowed: %s' % words if words else
               getattr(exc, 'msg', None) or str(exc))
-    return '[%s] %s%s in %s is not valid; %s' % (group, name, shown, where,
-                                                  reason)
+    return '[%s] %s%s in %s is not valid; %s' % (
+        group, name, shown, where, reason)
 
 
 def value_errors(conf):
@@ -316,3 +316,16 @@ def changed_options(old, new):
     before, after = _values(old), _values(new)
     return sorted(key for key in set(before) & set(after)
                   if before[key] != after[key])
+
+
+def option_name(key):
+    group, name = key
+    return '[%s] %s' % (group, name)
+
+
+def needs_restart(key):
+    """Whether a changed option applies only after a restart: the
+    logging options of oslo.log except ``debug`` (the log handlers are
+    set up once, at start)."""
+    group, name = key
+    return group == DEFAULT and name != 'debug'
