@@ -1,5 +1,6 @@
 """Configuration checks and the command line's subcommand split."""
 
+import importlib
 import os
 
 import fixtures
@@ -135,3 +136,16 @@ class TestSplitSubcommand(testtools.TestCase):
         self.assertEqual((None, ['--log-file', 'status', '--once']),
                          split(['--log-file', 'status', '--once']))
         self.assertEqual((None, ['--once']), split(['--once']))
+
+
+class TestSubcommandTable(testtools.TestCase):
+
+    def test_each_entry_is_a_module_and_one_short_line(self):
+        for name, entry in exporter_cmd.SUBCOMMANDS.items():
+            module_name, summary = entry
+            module = importlib.import_module(module_name)
+            self.assertTrue(callable(module.run), name)
+            self.assertIsInstance(module.cli_opts, list)
+            # --help prints it after a 24-column name, on one line of 80
+            self.assertLessEqual(len(summary), 54, name)
+            self.assertNotIn('\n', summary)
