@@ -210,9 +210,9 @@ class TestDaemon(base.PlacementTestCase):
         out = open(log, 'w')
         self.addCleanup(out.close)
         proc = subprocess.Popen(
-            [sys.executable, '-m', 'mdev_traits.cmd.exporter',
-             '--config-file', conf], stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, '-X', 'faulthandler', '-m',
+             'mdev_traits.cmd.exporter', '--config-file', conf],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(env or {})))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
 
@@ -245,6 +245,9 @@ class TestDaemon(base.PlacementTestCase):
                          r'^STATUS=last full sync \d{4}-\d\d-\d\d '
                          r'\d\d:\d\d:\d\d UTC: 2 provider\(s\), \d+ '
                          r'trait\(s\)$')
+        # no one reads any more: the daemon's notifications fail (and
+        # must not block it)
+        sock.close()
         # the heartbeat
         self.assertTrue(self.wait_for(lambda: 'Alive: last full sync'
                                       in log()), log())
@@ -276,6 +279,16 @@ class TestDaemon(base.PlacementTestCase):
             f.write(text)
         proc.send_signal(signal.SIGHUP)
         self.assertTrue(self.wait_for(lambda: 'reload failed' in log()))
+        # a value argparse refuses (a command-line option set in a file)
+        # does not end the daemon either
+        with open(conf, 'w') as f:
+            f.write(text.replace('debug = true', 'debug = maybe'))
+        proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self.wait_for(
+            lambda: log().count('reload failed') == 2), log())
+        self.assertIsNone(proc.poll())
+        self.assertIn("argument --debug: Invalid Boolean value: maybe",
+                      log())
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)

@@ -1,12 +1,14 @@
 """The daemon's health record, status line, heartbeat and status file."""
 
 import os
+import socket
 
 import fixtures
 import testtools
 
 from mdev_traits.cmd import status as status_cmd
 from mdev_traits import health
+from mdev_traits import systemd
 
 T0 = 1795990000  # 2026-11-29 22:06:40 UTC
 
@@ -90,3 +92,25 @@ class TestHealth(testtools.TestCase):
         with open(path, 'w') as f:
             f.write('{"format": 99}')
         self.assertRaises(ValueError, health.read_status, path)
+
+
+class TestNotifierBound(testtools.TestCase):
+
+    def test_a_manager_that_does_not_read_does_not_block(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'notify')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        self.addCleanup(sock.close)
+        self.useFixture(fixtures.MonkeyPatch(
+            'mdev_traits.systemd.SEND_TIMEOUT', 0.2))
+        notifier = systemd.Notifier({'NOTIFY_SOCKET': path})
+        sent = []
+        for _ in range(100000):  # bounded: the queue fills up far sooner
+            sent.append(notifier.status('x' * 1000))
+            if not sent[-1]:
+                break
+        # the queue filled up: the next notification failed, after the
+        # timeout, instead of blocking
+        self.assertTrue(sent[0])
+        self.assertFalse(sent[-1])
