@@ -212,7 +212,8 @@ class TestDaemon(base.PlacementTestCase):
         proc = subprocess.Popen(
             [sys.executable, '-X', 'faulthandler', '-m',
              'mdev_traits.cmd.exporter', '--config-file', conf],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, text=True,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            text=True,
             env=dict(os.environ, **(env or {})))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
 
