@@ -16,8 +16,9 @@ from mdev_traits import models
 
 # ASCII digits only, and few of them: int() refuses a string of more than
 # sys.int_max_str_digits digits, and other scripts' digits are not versions.
-_VERSION = re.compile(r'^\s*v?([0-9]{1,18})\.([0-9]{1,18})(?:\.([0-9]+))?',
-                      re.ASCII)
+_VERSION = re.compile(
+    r'^\s*v?([0-9]{1,18})\.([0-9]{1,18})(?![0-9])(?:\.([0-9]+))?',
+    re.ASCII)
 
 
 @dataclasses.dataclass(frozen=True)
