@@ -218,8 +218,10 @@ def resolve(target, rule_set, gpu_info=None, warnings=None):
     facts, problems = parse_description(target.description)
     for problem in problems:
         if warnings is not None:
-            warnings.append('%s: %s; ignored' % (
-                target.description_source or target.address, problem))
+            warnings.append('%s: %s; that field is ignored and nothing '
+                            'is withdrawn from this GPU this cycle' % (
+                                target.description_source or target.address,
+                                problem))
     for key, value in sorted(facts.items()):
         caps[key] = (value, target.description_source or 'description')
     if ('framebuffer_mb' not in facts and target.vendor == NVIDIA_VENDOR
@@ -473,7 +475,10 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True):
                 warnings.append(tree.mapping_failed(provider.name, exc))
                 result.append(dataclasses.replace(provider, partial=True))
                 continue
-            partial = provider.partial
+            # a description field that is not understood (num_heads=²)
+            # costs that field's traits to add, never a withdrawal
+            partial = (provider.partial
+                       or bool(parse_description(mdev_type.description)[1]))
             if not gpu_complete and parent.is_pci and not partial:
                 partial = True
                 held += 1

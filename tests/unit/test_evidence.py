@@ -84,6 +84,9 @@ class ParseDigitsTestCase(testtools.TestCase):
         self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', bad_p.traits)
         self.assertIn('CUSTOM_VGPU_FRAMEBUFFER_MB_2048', bad_p.traits)
         self.assertNotIn('HW_GPU_MAX_DISPLAY_HEADS_1', bad_p.traits)
+        # what it had is kept: add-only this cycle
+        self.assertTrue(bad_p.partial)
+        self.assertFalse(by_name['host_pci_0000_5e_00_0'].partial)
         self.assertIn('HW_GPU_MAX_DISPLAY_HEADS_4',
                       by_name['host_pci_0000_5e_00_0'].traits)
         self.assertTrue(any('num_heads' in w for w in tree.warnings))
