@@ -27,6 +27,7 @@ import dataclasses
 import re
 import typing
 
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.mapping import names
@@ -597,8 +598,14 @@ def device_spec_entries(discovery, rule_set, warnings=None):
         else:
             spec['resource_class'] = gpu_contract.PASSTHROUGH_RESOURCE_CLASS
             note = 'whole GPU bound to %s' % (pci.driver or 'no driver')
-        if resolved.traits:
-            spec['traits'] = ','.join(sorted(resolved.traits))
+        traits, invalid, over = collect.cap_traits(resolved.traits)
+        if invalid or over:
+            warnings.append('%s: %d trait(s) left out of its device_spec '
+                            '(at most %d valid names)' % (
+                                pci.address, len(invalid) + over,
+                                collect.MAX_TRAITS_PER_PROVIDER))
+        if traits:
+            spec['traits'] = ','.join(sorted(traits))
         entries.append(DeviceSpecEntry(address=pci.address, note=note,
-                                       spec=spec, traits=resolved.traits))
+                                       spec=spec, traits=traits))
     return entries

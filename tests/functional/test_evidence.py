@@ -116,6 +116,10 @@ class TestEvidence(base.PlacementTestCase):
             self.assertEqual(1, len(lines), proc.stderr)
             self.assertIn('[exporter] sysfs_root', lines[0])
             self.assertNotIn('enabled_mdev_types', lines[0])
+        # the daemon refuses to start the same way
+        proc = self.run_cli('--config-file', bad)
+        self.assertEqual(exporter_cmd.EXIT_CONFIG, proc.returncode)
+        self.assertIn('[exporter] sysfs_root', proc.stderr)
         self.assertEqual(before, self.snapshot('ev-root'))
 
     def test_root_stops_looking_like_sysfs_between_cycles(self):
