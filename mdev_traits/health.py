@@ -63,6 +63,13 @@ def held_back(tree, result, held_uuids):
         why = tree.warnings[0] if tree.warnings else 'discovery failed'
         lines.append('removals of %s providers and traits: discovery '
                      'incomplete (%s)' % (kinds, why))
+    partial = sorted(p.name for p in tree.providers if p.partial)
+    if partial:
+        why = tree.warnings[0] if tree.warnings else 'see the log'
+        lines.append('trait removals on %d provider(s) (%s%s): what was '
+                     'read of them is partial (%s)' % (
+                         len(partial), ', '.join(partial[:3]),
+                         ', ...' if len(partial) > 3 else '', why))
     lines.extend(result.plan.notes)
     held = sorted({op.name for op in result.plan.ops
                    if getattr(op, 'uuid', None) in held_uuids})
@@ -91,7 +98,8 @@ def report(tree, result, held_uuids=()):
     return CycleReport(
         ok=result.ok, providers=result.providers, traits=result.traits,
         writes=result.outcome.done, refused=len(result.outcome.failed),
-        full=result.ok and tree.complete and not tree.incomplete,
+        full=(result.ok and tree.complete and not tree.incomplete
+              and not any(p.partial for p in tree.providers)),
         held_back=held_back(tree, result, set(held_uuids)), **counts)
 
 

@@ -183,6 +183,26 @@ class TestHealth(base.PlacementTestCase):
             self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', self.traits(
                 'once2_pci_0000_%s_00_0' % gpu))
 
+    def test_status_says_what_is_added_only(self):
+        builder, conf = self.make_host('partial',
+                                       [('0000:3b:00.0', '535.129.03')])
+        self.assertEqual(0, self.run_cli('--config-file', conf,
+                                         '--once').returncode)
+        # the enabled type cannot be read any more: the GPU's traits are
+        # added, none removed, and status says so
+        builder.set_type_attr('0000:3b:00.0', 'nvidia-231',
+                              'available_instances', '-1')
+        proc = self.run_cli('--config-file', conf, '--once')
+        status = self.run_cli('--config-file', conf, 'status', '--format',
+                              'json')
+        self.assertEqual(1, status.returncode, (proc.stderr, status.stdout))
+        data = json.loads(status.stdout)
+        self.assertIn('trait removals on 1 provider(s) '
+                      '(partial_pci_0000_3b_00_0): what was read of them '
+                      'is partial (', data['held_back'][0])
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231',
+                      self.traits('partial_pci_0000_3b_00_0'))
+
     def test_status_lists_what_waits_for_nova(self):
         # decorate mode: nova has no provider for this GPU yet
         self.create_root('waits')
