@@ -23,6 +23,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from mdev_traits import conf as mdev_conf
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -95,6 +96,10 @@ def validate(conf):
                                                opt_name, exc))
     errors.extend(service.check_mdev_config(
         service.mdev_config_from_conf(conf)))
+    try:
+        service.floors_from_conf(conf)
+    except floors_mod.FloorError as exc:
+        errors.append('[profiles] ladder_floors: %s' % exc)
     return errors
 
 

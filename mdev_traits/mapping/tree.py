@@ -84,19 +84,23 @@ class DesiredTree:
 
 
 def build_tree(discovery, mdev_config, root_name, enrichers=(),
-               extra_providers=()):
+               extra_providers=(), known_traits=frozenset()):
     """The desired provider tree for one host (pure).
 
     ``extra_providers`` are callables ``(discovery, root_name, warnings) ->
     [DesiredProvider]`` for other kinds of hardware; ``enrichers`` are
     callables ``(providers, discovery, warnings) -> providers`` that add
-    capability traits (GPU profiles, operator rules).
+    capability traits (GPU profiles, operator rules). ``known_traits``
+    are the driver version bucket traits that exist in Placement
+    (:mod:`mdev_traits.mapping.versions`), as read by
+    :mod:`mdev_traits.placement.catalog`.
     """
     from mdev_traits.mapping import mdev as mdev_mapping
 
     warnings = list(discovery.errors)
     providers = mdev_mapping.mdev_providers(discovery, mdev_config,
-                                            root_name, warnings)
+                                            root_name, warnings,
+                                            known_traits)
     for extra in extra_providers:
         providers.extend(extra(discovery, root_name, warnings))
     for enrich in enrichers:
