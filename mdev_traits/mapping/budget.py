@@ -12,8 +12,8 @@ this order, until it fits:
 
 1. the version buckets of lower minors that came from the fleet, lowest
    minor first (the device's own bucket stays);
-2. whole capability families, the largest first (the family's traits are
-   all gone, so every trait still published keeps its "at least"
+2. whole capability families: the smallest one whose removal is enough,
+   else the largest, and again (the family's traits are all gone, so every trait still published keeps its "at least"
    meaning: a flavor that asks for that family just does not get this
    device);
 3. as a last resort, names in reverse sorted order, the device's
@@ -88,9 +88,14 @@ def limit(traits, max_traits=DEFAULT_MAX_TRAITS):
                        % (len(gone), gone[0], gone[-1]))
     protected = {n for n in kept if _IDENTITY.match(n) or _BUCKET.match(n)}
     protected |= {n for n in kept if n.startswith('CUSTOM_MDEV_COMPAT_')}
-    for family, members in _families(kept, protected):
-        if len(kept) <= budget:
+    while len(kept) > budget:
+        families = _families(kept, protected)
+        if not families:
             break
+        over = len(kept) - budget
+        # the smallest family whose removal is enough, else the largest
+        enough = [f for f in families if len(f[1]) >= over]
+        family, members = enough[-1] if enough else families[0]
         for name in members:
             del kept[name]
         dropped.append('family %s (%d traits)' % (family, len(members)))

@@ -332,12 +332,8 @@ def heads_traits(heads, floors=floors_mod.DEFAULT):
 
 def resolution_traits(resolution, floors=floors_mod.DEFAULT):
     """Every standard resolution that fits in ``resolution`` both ways and
-    is not strictly inside the floor (nothing when the floor does not fit
-    in it)."""
+    is not strictly inside the floor."""
     width, height = _resolution(resolution)
-    fw, fh = floors.resolution
-    if width < fw or height < fh:
-        return []
     return [gpu_contract.RESOLUTION.format(w=w, h=h)
             for w, h in gpu_contract.STANDARD_RESOLUTIONS
             if w <= width and h <= height

@@ -28,7 +28,7 @@ from mdev_traits.mapping import names
 MAX_MINOR = 9999
 # Buckets of lower minors one provider publishes at most, per driver
 # branch (the highest ones known below its own minor).
-DEFAULT_MAX_BUCKETS = 16
+DEFAULT_MAX_BUCKETS = 8
 
 # The prefix every bucket trait starts with: the catalog lists these.
 BUCKET_PREFIX = names.CUSTOM_PREFIX + contract.MDEV_SWVER.split('{')[0]
