@@ -5,7 +5,7 @@ from mdev_traits.mapping import names
 
 
 class TraitCollector(object):
-    """trait -> list of sources, with contract v1 normalisation and the
+    """trait -> list of sources, with contract normalisation and the
     deprecated aliases of :data:`contract.DEPRECATED_ALIASES`."""
 
     def __init__(self):
