@@ -6,12 +6,14 @@ with ``--db-url``).
 N hosts shaped as nova makes them: a compute node with VCPU, MEMORY_MB
 and DISK_GB inventory and about 120 CPU and COMPUTE traits, and one
 per-GPU child provider with VGPU inventory (nova's libvirt driver names
-it ``<host>_pci_<address>``). The first host is made through the
-API, the others copied from it in the database (benchmarks/bulk.py). The query is the one nova's scheduler sends for a flavor with
-``resources:VGPU=1`` (nova.scheduler.utils.ResourceRequest
-to_querystring: unnumbered resources, ``limit`` = [scheduler]
-max_placement_results, default 1000, and
-``root_required=!COMPUTE_STATUS_DISABLED``).
+it ``<host>_pci_<address>``). The first host is made through the API,
+the others copied from it in the database (benchmarks/bulk.py). The
+query is the one nova's scheduler sends for a flavor with
+``resources:VGPU=1``: unnumbered resources (nova.scheduler.utils
+ResourceRequest.to_querystring), ``limit`` = [scheduler]
+max_placement_results (default 1000), and the forbidden trait that
+nova/scheduler/request_filter.py compute_status_filter adds to every
+request (``trait:COMPUTE_STATUS_DISABLED=forbidden``, unnumbered group).
 
 Measured, as the median of ``--repeat`` queries (wall time seen by the
 client, JSON decoding included), alternated with as many queries of nova
@@ -37,7 +39,6 @@ The per-GPU children carry:
 
 import argparse
 import collections
-import concurrent.futures
 import os
 import statistics
 import sys
@@ -63,8 +64,8 @@ from benchmarks import hosts as hosts_mod
 SAMPLE = 'gpu-host-1'
 FLEET_MINORS = range(130)        # every 535 minor up to the sample's
 QUERY = ('/allocation_candidates?limit=1000'
-         '&resources=DISK_GB:40,MEMORY_MB:8192,VCPU:4,VGPU:1'
-         '&root_required=!COMPUTE_STATUS_DISABLED')
+         '&required=%21COMPUTE_STATUS_DISABLED'
+         '&resources=DISK_GB:40,MEMORY_MB:8192,VCPU:4,VGPU:1')
 # what contract v1 published: no floor
 V1_FLOORS = ('cuda:1.0,opengl:1.1,direct3d:6.0,directx:10,opencl:1.0,'
              'vulkan:1.0,resolution:320x240')

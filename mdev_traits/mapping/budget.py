@@ -13,9 +13,9 @@ this order, until it fits:
 1. the version buckets of lower minors that came from the fleet, lowest
    minor first (the device's own bucket stays);
 2. whole capability families: the smallest one whose removal is enough,
-   else the largest, and again (the family's traits are all gone, so every trait still published keeps its "at least"
-   meaning: a flavor that asks for that family just does not get this
-   device);
+   else the largest, and again (the family's traits are all gone, so
+   every trait still published keeps its "at least" meaning: a flavor
+   that asks for that family just does not get this device);
 3. as a last resort, names in reverse sorted order, the device's
    identity (type, device_api, PCI ids, own bucket) last.
 

@@ -68,7 +68,7 @@ from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements
 from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits.mapping import vdpa_data
-from mdev_traits.mapping import versions
+from mdev_traits.mapping import versions as versions_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -320,9 +320,9 @@ def limits_list(location):
         % (budget.DEFAULT_MAX_TRAITS, budget.HARD_MAX_TRAITS),
         '* at most %d version buckets of lower minors per driver branch '
         '(``[exporter] max_version_buckets``), besides the device\'s own;'
-        % versions.DEFAULT_MAX_BUCKETS,
+        % versions_mod.DEFAULT_MAX_BUCKETS,
         '* a minor above %d publishes its own bucket only.'
-        % versions.MAX_MINOR, '']
+        % versions_mod.MAX_MINOR, '']
 
 
 def _yaml_value(value):
@@ -389,7 +389,7 @@ def compatibility_rules_table(location):
 
 # the modules the tables are made from
 SOURCES = (budget, contract, floors, gpu, gpu_contract, names, requirements,
-           vdpa_mapping, vdpa_data, versions)
+           vdpa_mapping, vdpa_data, versions_mod)
 
 TABLES = {
     'contract': contract_table,
