@@ -137,7 +137,7 @@ exporter_opts = [
                     'request (Placement returns the traits of every '
                     'candidate provider). Over it, the provider drops the '
                     'lowest version buckets from the fleet first, then '
-                    'whole capability families (largest first), with a '
+                    'whole capability families, with a '
                     'warning; see benchmarks/README.rst for the cost.'),
 ]
 
