@@ -110,15 +110,24 @@ def resolution_above(w, h, floor):
 def raise_to_floor(trait, floors=DEFAULT):
     """``trait`` itself, or the trait of its family's floor when it names
     a level below the floor (every device that has the family has the
-    floor, so asking for less asks for nothing more)."""
+    floor, so asking for less asks for nothing more); a CUDA level no PCI
+    GPU has (``gpu_contract.CUDA_NOT_ON_PCI``) becomes the next one up."""
     match = _CUDA_TRAIT.match(trait)
     if match:
-        level = (int(match.group(1)), int(match.group(2)))
-        if level >= floors.cuda:
-            return trait
+        level = max((int(match.group(1)), int(match.group(2))), floors.cuda)
+        if level not in gpu_contract.CUDA_NOT_ON_PCI:
+            if level == (int(match.group(1)), int(match.group(2))):
+                return trait
+        else:
+            # the next level a PCI GPU can have
+            up = [c for c in gpu_contract.CUDA_KNOWN if c > level
+                  and c not in gpu_contract.CUDA_NOT_ON_PCI]
+            if not up:
+                return trait
+            level = up[0]
         return names.standard_or_custom(
             gpu_contract.CUDA_COMPUTE_CAPABILITY.format(
-                major=floors.cuda[0], minor=floors.cuda[1]))
+                major=level[0], minor=level[1]))
     match = _API_TRAIT.match(trait)
     if match and floors.api(match.group(1)) is not None:
         family = match.group(1)

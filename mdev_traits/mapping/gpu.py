@@ -305,13 +305,15 @@ def api_traits(api, floors=floors_mod.DEFAULT):
 
 def cuda_traits(cc, floors=floors_mod.DEFAULT):
     """Traits for CUDA compute capability ``cc`` ((major, minor)): every
-    known level from the floor up to it, and ``cc`` itself (nothing below
-    the floor)."""
+    known level of a PCI GPU from the floor up to it, and ``cc`` itself
+    (nothing below the floor)."""
     if tuple(cc) < floors.cuda:
         return []
     levels = [c for c in gpu_contract.CUDA_KNOWN
-              if floors.cuda <= c <= tuple(cc)]
-    if tuple(cc) not in levels:
+              if floors.cuda <= c <= tuple(cc)
+              and c not in gpu_contract.CUDA_NOT_ON_PCI]
+    if (tuple(cc) not in levels
+            and tuple(cc) not in gpu_contract.CUDA_NOT_ON_PCI):
         levels.append(tuple(cc))
     snapshot = {gpu_contract.CUDA_COMPUTE_CAPABILITY.format(major=a, minor=b)
                 for a, b in gpu_contract.CUDA_STANDARD}

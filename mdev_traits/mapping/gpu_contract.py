@@ -66,6 +66,16 @@ CUDA_KNOWN = tuple(sorted(set(CUDA_STANDARD) | {
     (11, 0), (12, 0), (12, 1),
 }))
 
+# Levels no GPU the exporter sees (a PCI function) has: those of NVIDIA's
+# systems-on-chip only (Jetson TK1 3.2, TX1 5.3, TX2 6.2, AGX Xavier 7.2,
+# Orin 8.7; same NVIDIA list) and 7.1, which os-traits names and no device
+# has. Asking for one selects the same devices as asking for the next level
+# up, so they are not published (trait contract v2); a flavor or
+# ``requirements`` asks for the next level instead
+# (:func:`mdev_traits.mapping.floors.raise_to_floor`).
+CUDA_NOT_ON_PCI = frozenset([(3, 2), (5, 3), (6, 2), (7, 1), (7, 2),
+                             (8, 7)])
+
 # API families with versions, oldest first. A version implies every lower
 # version of its family (OpenGL contexts, Direct3D feature levels and the
 # DirectX runtime are backward compatible), except where API_NOT_IMPLIED

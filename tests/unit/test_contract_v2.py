@@ -114,6 +114,13 @@ class TestFloors(testtools.TestCase):
                          up('HW_GPU_CUDA_COMPUTE_CAPABILITY_V1_0'))
         self.assertEqual('HW_GPU_RESOLUTION_W1024H768',
                          up('HW_GPU_RESOLUTION_W800H600'))
+        # levels of Jetson SoCs only: the next level a PCI GPU can have
+        self.assertEqual('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_5',
+                         up('HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_2'))
+        self.assertEqual('HW_GPU_CUDA_COMPUTE_CAPABILITY_V6_0',
+                         up('HW_GPU_CUDA_COMPUTE_CAPABILITY_V5_3'))
+        self.assertEqual('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V8_9',
+                         up('CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V8_7'))
         # wider than the floor: not inside it, published as is
         self.assertEqual('HW_GPU_RESOLUTION_W1280H720',
                          up('HW_GPU_RESOLUTION_W1280H720'))
