@@ -26,13 +26,14 @@ import collections
 import dataclasses
 import re
 
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import requirements as req_mod
 from mdev_traits import models
 
 DEFAULT_MAX_TRAITS = 64
-# whatever the configuration says (Placement's own limit is far above;
-# this is the generic per-provider cap of issue "Fail safe")
-HARD_MAX_TRAITS = 256
+# whatever the configuration says: the generic per-provider cap that
+# build_tree applies to every provider (collect.MAX_TRAITS_PER_PROVIDER)
+HARD_MAX_TRAITS = collect.MAX_TRAITS_PER_PROVIDER
 
 _BUCKET = re.compile(r'^CUSTOM_MDEV_SWVER_(.+)_(\d+)_(\d+)$')
 _IDENTITY = re.compile(r'^CUSTOM_(MDEV_TYPE|MDEV_DEVICE_API|PCI_VENDOR|'
