@@ -126,7 +126,8 @@ def make_limiter(max_traits=DEFAULT_MAX_TRAITS):
             kept, dropped = limit(provider.traits, max_traits)
             if dropped:
                 warnings.append(
-                    '%s: %d traits is over the budget of %d per GPU '
+                    'provider %s: %d traits is over the budget of %d per '
+                    'GPU '
                     'provider ([exporter] max_traits_per_provider); left '
                     'out: %s' % (provider.name, len(provider.traits),
                                  min(max_traits, HARD_MAX_TRAITS),
