@@ -14,6 +14,7 @@ import stat
 import threading
 import time
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from mdev_traits.conf import check as conf_check
@@ -23,10 +24,14 @@ from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits import health
 from mdev_traits import hotplug
+from mdev_traits.mapping import budget
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.mapping import vdpa as vdpa_mapping
+from mdev_traits.mapping import versions
 from mdev_traits import metrics as metrics_mod
+from mdev_traits.placement import catalog as catalog_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
@@ -49,10 +54,22 @@ def mdev_config_from_conf(conf):
         classes.append((mdev_type, group.mdev_class))
         if group.max_instances:
             max_instances.append((mdev_type, group.max_instances))
-    return mdev_mapping.MdevConfig(enabled_types=enabled,
-                                   device_addresses=tuple(addresses),
-                                   mdev_classes=tuple(classes),
-                                   max_instances=tuple(max_instances))
+    return mdev_mapping.MdevConfig(
+        enabled_types=enabled, device_addresses=tuple(addresses),
+        mdev_classes=tuple(classes), max_instances=tuple(max_instances),
+        max_version_buckets=conf.exporter.max_version_buckets)
+
+
+def floors_from_conf(conf):
+    """[profiles] ladder_floors as :class:`floors_mod.Floors`.
+
+    :raises floors_mod.FloorError: a value that is not a level.
+    """
+    try:
+        values = conf.profiles.ladder_floors
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return floors_mod.DEFAULT
+    return floors_mod.parse(values)
 
 
 # What libvirt names a PCI device (the kernel's "%04x:%02x:%02x.%d",
@@ -208,7 +225,11 @@ def mapping_extensions(conf):
         vdpa_mapping.VdpaConfig.from_conf(conf)))
     # GPU capability traits: profiles and operator rules are read here
     # (I/O) and handed as plain data to the pure enricher
-    enrichers.extend(gpu_profiles.enrichers_from_conf(conf))
+    enrichers.extend(gpu_profiles.enrichers_from_conf(
+        conf, floors_from_conf(conf)))
+    # last: at most [exporter] max_traits_per_provider per GPU provider
+    enrichers.append(budget.make_limiter(
+        conf.exporter.max_traits_per_provider))
     return extra_providers, enrichers
 
 
@@ -227,8 +248,13 @@ def discover(conf, collectors=None, full=False):
     return discovery_base.discover(collectors, conf.exporter.sysfs_root)
 
 
-def desired_tree(conf, collectors=None):
-    """Discover the host and map it (no Placement request)."""
+def desired_tree(conf, collectors=None, known_traits=frozenset()):
+    """Discover the host and map it (no Placement request).
+
+    ``known_traits``: the version bucket traits that exist in Placement
+    (:class:`mdev_traits.placement.catalog.TraitCatalog`); without them
+    each GPU publishes its own bucket only.
+    """
     if collectors is None:
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
@@ -239,7 +265,8 @@ def desired_tree(conf, collectors=None):
     tree = tree_mod.build_tree(found, mdev_config,
                                conf.exporter.root_provider_name,
                                enrichers=enrichers,
-                               extra_providers=extra_providers)
+                               extra_providers=extra_providers,
+                               known_traits=known_traits)
     if not mdev_config.enabled_types and found.mdev_parents:
         LOG.warning('[devices] enabled_mdev_types is empty: %d mdev '
                     'parent(s) found but no type is enabled, so no trait '
@@ -265,6 +292,9 @@ class Exporter(object):
                                  conf.exporter.root_provider_name),
             create_root_provider=conf.exporter.create_root_provider,
             max_retries=conf.exporter.max_conflict_retries)
+        self.catalog = catalog_mod.TraitCatalog(
+            self.client, versions.BUCKET_PREFIX,
+            conf.exporter.trait_catalog_interval)
         self._last_error = None
         # health.CycleReport of the last cycle
         self.report = None
@@ -292,11 +322,12 @@ class Exporter(object):
 
     def _cycle(self):
         started = time.monotonic()
-        tree = desired_tree(self.conf, self.collectors)
-        self._log_warnings(tree.warnings)
-        if tree.warnings:
-            self.metrics.error('discovery')
         try:
+            known = self.catalog.names()
+            tree = desired_tree(self.conf, self.collectors, known)
+            self._log_warnings(tree.warnings)
+            if tree.warnings:
+                self.metrics.error('discovery')
             result = self.reconciler.sync(tree)
         except client_mod.PlacementUnavailable as exc:
             self._state_change('Placement unavailable: %s' % exc,

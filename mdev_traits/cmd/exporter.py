@@ -32,6 +32,7 @@ from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits import health
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -105,7 +106,13 @@ def validate(conf):
     if errors:
         return errors
     # each names the file that sets the option
-    return service.mdev_config_errors(conf)
+    errors = service.mdev_config_errors(conf)
+    try:
+        service.floors_from_conf(conf)
+    except floors_mod.FloorError as exc:
+        errors.append('[profiles] ladder_floors: %s (files: %s)' % (
+            exc, ', '.join(conf.config_file) or 'none'))
+    return errors
 
 
 def warn_unknown(conf):

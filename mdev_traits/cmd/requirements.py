@@ -123,7 +123,8 @@ def source_requirements(conf, found=None):
             raise UsageError('no vDPA device %s on this host' %
                              conf.vdpa_device)
         return provider, req_mod.requirements(
-            provider.trait_names, provider.resource_class)
+            provider.trait_names, provider.resource_class,
+            floors=service.floors_from_conf(conf))
     if conf.mdev:
         parent, mdev_type = find_mdev(found, conf.mdev)
         if parent is None:
@@ -151,6 +152,7 @@ def source_requirements(conf, found=None):
                                 mdev_type)
     return provider, req_mod.requirements(
         provider.trait_names, provider.resource_class, settings,
+        floors=service.floors_from_conf(conf),
         not_required=[(t, req_mod.COMPATIBLE_TYPE_REASON) for t in
                       mdev_mapping.compatible_type_traits(mdev_type)])
 

@@ -12,6 +12,7 @@ from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
+from mdev_traits.mapping import versions
 from mdev_traits import models
 
 # ASCII digits only, and few of them: int() refuses a string of more than
@@ -69,6 +70,8 @@ class MdevConfig:
     # parent may get a type (the requirements command describes any mdev,
     # whether nova could use its parent or not)
     any_parent: bool = False
+    # buckets of lower minors per provider ([exporter] max_version_buckets)
+    max_version_buckets: int = versions.DEFAULT_MAX_BUCKETS
 
     @property
     def virtual_addresses(self):
@@ -183,8 +186,13 @@ def compatible_type_traits(mdev_type):
                      - traits(mdev_type.compatible))
 
 
-def type_traits(parent, mdev_type, warnings):
-    """Traits of ``mdev_type`` enabled on ``parent`` (trait contract v1)."""
+def type_traits(parent, mdev_type, warnings, known_traits=frozenset(),
+                max_buckets=versions.DEFAULT_MAX_BUCKETS):
+    """Traits of ``mdev_type`` enabled on ``parent`` (trait contract v2).
+
+    ``known_traits``: the version bucket traits that exist in Placement
+    (:mod:`mdev_traits.mapping.versions`).
+    """
     traits = collect.TraitCollector()
     tdir = 'class/mdev_bus/%s/mdev_supported_types/%s' % (
         parent.name, mdev_type.type_id)
@@ -209,13 +217,13 @@ def type_traits(parent, mdev_type, warnings):
                             'published' % (version_src, parent.name))
         else:
             major, minor = version
-            for k in range(minor + 1):
-                # add() refuses more than collect.MAX_PER_SOURCE names of
-                # one source: never build an unbounded list
-                if not traits.add(contract.MDEV_SWVER,
-                                  '%s = %s' % (version_src, version_text),
-                                  driver=driver, major=major, minor=k):
-                    break
+            why = '%s = %s' % (version_src, version_text)
+            for name in versions.bucket_traits(
+                    driver, major, minor, known_traits, max_buckets,
+                    warnings):
+                traits.add_exact(name, why if name == versions.bucket(
+                    driver, major, minor) else '%s; bucket in Placement '
+                    '(a host ran it or an operator created it)' % why)
 
     compat = list(mdev_type.compatible)
     if mdev_type.compatible_type:
@@ -277,7 +285,8 @@ def host_totals(chosen, mdev_config):
     return totals
 
 
-def mdev_providers(discovery, mdev_config, root_name, warnings):
+def mdev_providers(discovery, mdev_config, root_name, warnings,
+                   known_traits=frozenset()):
     """One desired provider per mdev parent (pure)."""
     chosen = []
     for parent in discovery.mdev_parents:
@@ -300,7 +309,9 @@ def mdev_providers(discovery, mdev_config, root_name, warnings):
             _parent, type_id, mdev_type = by_parent[parent.name]
             try:
                 rc = mdev_config.resource_class(type_id)
-                traits = type_traits(parent, mdev_type, warnings)
+                traits = type_traits(parent, mdev_type, warnings,
+                                     known_traits,
+                                     mdev_config.max_version_buckets)
                 inventories = inventory(totals[parent.name], rc)
             except Exception as exc:  # noqa: B902 - one parent must not
                 # stop the others: its provider is add-only this cycle

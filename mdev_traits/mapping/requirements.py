@@ -26,6 +26,8 @@ import dataclasses
 import re
 import typing
 
+from mdev_traits.mapping import floors as floors_mod
+
 EXACT = 'exact'
 TOP = 'top'
 ALL = 'all'
@@ -171,15 +173,24 @@ COMPATIBLE_TYPE_REASON = ('compatible_type: ignored by management tools for '
                           'now; the same mdev type is required instead')
 
 
+def family_of(trait):
+    """The :class:`Family` of ``trait``, or None."""
+    return _classify(trait)[0]
+
+
 def requirements(source_traits, resource_class=None, settings=(),
-                 not_required=()):
+                 floors=floors_mod.DEFAULT, not_required=()):
     """The traits a destination must have to take the device whose
     provider publishes ``source_traits`` (pure).
 
+    A capability level below its ladder's floor (trait contract v2) is
+    asked as the floor: names below it are not published.
     ``not_required``: (trait, why) pairs of source traits that are no
     requirement (the compatible_type ones: see
     :func:`mdev_traits.mapping.mdev.compatible_type_traits`).
     """
+    source_traits = {floors_mod.raise_to_floor(t, floors)
+                     for t in source_traits}
     required = {}
     skipped = []
     tops = {}
