@@ -163,6 +163,16 @@ def desired_tree(conf, collectors=None):
     return tree
 
 
+def state_store(conf):
+    """The exporter's ownership record (:mod:`mdev_traits.placement.state`)
+    as configured in ``[exporter]``."""
+    ex = conf.exporter
+    return state_mod.StateStore(
+        ex.state_file, ex.root_provider_name,
+        host_id=state_mod.read_host_id(ex.host_id_file),
+        lock_timeout=ex.state_lock_timeout)
+
+
 class Exporter(object):
     """Runs cycles: discover, map, reconcile."""
 
@@ -176,11 +186,11 @@ class Exporter(object):
         self.client = client or client_mod.client_from_conf(conf)
         self.reconciler = reconciler_mod.Reconciler(
             self.client, conf.exporter.root_provider_name,
-            conf.exporter.mode,
-            state_mod.StateStore(conf.exporter.state_file,
-                                 conf.exporter.root_provider_name),
+            conf.exporter.mode, state_store(conf),
             create_root_provider=conf.exporter.create_root_provider,
-            max_retries=conf.exporter.max_conflict_retries)
+            max_retries=conf.exporter.max_conflict_retries,
+            withdrawal_confirm_cycles=(
+                conf.exporter.withdrawal_confirm_cycles))
         self._last_error = None
 
     def cycle(self):
@@ -220,7 +230,6 @@ class Exporter(object):
                            'placement_unavailable')
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
-            exc.kind = 'nothing_published'
             raise
         if self._last_error is not None:
             if self.log_errors:

@@ -10,8 +10,10 @@ A subcommand is a module named in :data:`SUBCOMMANDS` that defines
 ``run(conf) -> exit status``.
 
 Exit status: 0 success; 1 nothing could be published (compute node
-provider missing, Placement unreachable, ...); 2 configuration error;
-3 published, but Placement refused some changes.
+provider missing, Placement unreachable, state file locked by another
+exporter for too long, ...); 2 configuration error (also: a state file
+written on another host); 3 published, but Placement refused some
+changes.
 """
 
 import importlib
@@ -173,6 +175,10 @@ def main(argv=None):
             exporter = service.Exporter(conf, log_errors=False)
             try:
                 result = exporter.cycle()
+            except reconciler_mod.StateRefused as exc:
+                # a state file from another host: the operator must look
+                _error(str(exc))
+                return EXIT_CONFIG
             except reconciler_mod.NothingPublished as exc:
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED

@@ -21,6 +21,13 @@ cycles neither write nor warn again, and only read the provider's usages
 (Placement does not bump the generation of a provider that allocations
 are removed from); once the consumers go away, the next cycle sets the
 plain inventory or deletes the provider.
+
+The ``reserved`` values the executor writes itself are reported to a
+recorder (see :meth:`Executor.run`) *before* the request that writes them
+(so that they are in the ownership record even if the cycle is cut right
+after) and again once written: the record tells the exporter's
+reservations from the operator's, and only the exporter's are ever taken
+back.
 """
 
 import dataclasses
@@ -65,6 +72,8 @@ class Executor(object):
         # uuid -> (generation, key of the planned op): inventory in use
         # that was reserved instead of taken away (see the module doc)
         self.held = {}
+        # set by run(): told about the reservations the executor makes
+        self.recorder = _NoRecorder()
 
     # -- single operations ------------------------------------------------
     def _existing_traits(self, traits):
@@ -293,15 +302,40 @@ class Executor(object):
         """PUT ``inventories`` (``op``'s own, or a version that keeps what
         is in use); a no-op when ``current`` already holds exactly that
         (reserved before, e.g. before a restart)."""
+        ours = self._reservations(op, inventories)
         if current is not None and inventories == current.inventories:
             self._hold(op, current.generation)
+            self.recorder.reserved(op.name, ours)
             return client_mod.Response.nothing_to_do('PUT')
+        if ours:
+            self.recorder.reserving(op.name, ours)
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
                          {'inventories': inventories}, op, generations)
         if resp.status == 200:
             self._inventories_set(op, resp, generations,
                                   held=inventories is not op.inventories)
+            self.recorder.reserved(op.name, ours)
         return resp
+
+    @staticmethod
+    def _reservations(op, inventories):
+        """{rc: (operator's reserved, reserved written)} for the resource
+        classes where ``inventories`` (what is PUT) reserves more than
+        ``op`` planned: the exporter's own reservations."""
+        if inventories is op.inventories:
+            return {}
+        ours = {}
+        for rc, rec in inventories.items():
+            planned = op.inventories.get(rc)
+            written = rec.get('reserved', 0)
+            if planned is not None:
+                if written == planned.get('reserved', 0):
+                    continue
+                operator = planned.get('reserved', 0)
+            else:
+                operator = op.operator_reserved.get(rc, 0)
+            ours[rc] = (operator, written)
+        return ours
 
     def _consumers(self, uuid):
         resp = self.client.get('/resource_providers/%s/allocations' % uuid)
@@ -323,15 +357,20 @@ class Executor(object):
             if current is None:
                 return resp
             inventories = {}
+            ours = {}
             for rc, rec in current.inventories.items():
                 rec = dict(rec)
                 if rc in op.reserve_rcs:
                     rec['reserved'] = rec['total']
+                    ours[rc] = (op.operator_reserved.get(rc, 0),
+                                rec['total'])
                 inventories[rc] = rec
             generations[op.uuid] = current.generation
             if inventories == current.inventories:
                 self._hold(op, current.generation)
+                self.recorder.reserved(op.name, ours)
                 return client_mod.Response.nothing_to_do('PUT')
+            self.recorder.reserving(op.name, ours)
             LOG.warning('Device of %s is gone but the provider has '
                         'allocations (consumers: %s): reserving its '
                         'inventory instead of deleting it', op.name,
@@ -340,6 +379,7 @@ class Executor(object):
                             {'inventories': inventories}, op, generations)
             if put.status == 200:
                 self._inventories_set(op, put, generations, held=True)
+                self.recorder.reserved(op.name, ours)
             return put
         return resp
 
@@ -354,12 +394,17 @@ class Executor(object):
             cached.inventories = inventories
 
     # -- the plan ----------------------------------------------------------
-    def run(self, the_plan, replan=None):
+    def run(self, the_plan, replan=None, recorder=None):
         """Execute ``the_plan``.
 
         ``replan(name, fresh_state) -> [ops]`` recomputes one provider's
-        operations after a generation conflict.
+        operations after a generation conflict. ``recorder`` is told about
+        the executor's own reservations: ``reserving(name, {rc: (operator,
+        written)})`` before the request that writes them, ``reserved(name,
+        {...})`` once the provider's inventory is written (an empty dict:
+        no reservation of the exporter's is left there).
         """
+        self.recorder = recorder or _NoRecorder()
         outcome = Outcome()
         generations = {}
         pending = list(the_plan.ops)
@@ -421,3 +466,12 @@ class Executor(object):
             pending = [o for o in pending
                        if getattr(o, 'name', None) != op.name]
         return outcome
+
+
+class _NoRecorder(object):
+
+    def reserving(self, name, reservations):
+        pass
+
+    def reserved(self, name, reservations):
+        pass

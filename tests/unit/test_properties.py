@@ -122,7 +122,10 @@ class TestPlanProperties(testtools.TestCase):
         result = plan.plan(desired, snap,
                            plan.Ownership(traits={name: owned},
                                           resource_classes={
-                                              name: frozenset({'VGPU'})}),
+                                              name: frozenset({'VGPU'})},
+                                          created={
+                                              name: names.provider_uuid(
+                                                  name)}),
                            mode)
         for op in result.ops:
             self.assertNotIsInstance(op, plan.DeleteProvider)
@@ -149,7 +152,8 @@ class TestPlanProperties(testtools.TestCase):
                 uuid='nova', name=name, generation=3, traits=present)})
         own = plan.Ownership(traits={name: owned})
         result = plan.plan(desired, snap, own, 'decorate')
-        removable = own.owned_traits(name, present)
+        removable = plan.owned_traits(name, present,
+                                      desired.providers[0], own)
         for op in result.ops:
             if isinstance(op, plan.SetTraits):
                 self.assertTrue(set(op.removed) <= removable)
