@@ -25,9 +25,6 @@ Ownership`):
   plan names the conflict (:attr:`Plan.conflicts`).
 """
 
-import hashlib
-import json
-
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.placement import ops as ops_mod
@@ -384,9 +381,8 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
         result.conflicts.extend(conflicts)
         own(name, owned_t, owned_rc, state.uuid if created else None)
         if ops:
+            # counted as a provider withdrawn (its traits with it)
             result.withdrawn_providers.add(name)
-            result.withdrawn_traits[name] = frozenset(
-                ownership.traits.get(name, frozenset()) & state.traits)
 
     custom_needed = {t for op in provider_ops if isinstance(op, SetTraits)
                      for t in op.added if t.startswith('CUSTOM_')}
@@ -399,23 +395,37 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
 
 
 def withdrawal(the_plan):
-    """``(large, digest, summary)`` of what ``the_plan`` withdraws.
+    """``(large, content, summary)`` of what ``the_plan`` withdraws.
 
-    ``large``: more than half of the providers or of the traits the
-    exporter owned before (hardware does not vanish like that; a broken
-    read does). ``digest`` identifies the withdrawal, so that the same
-    result on consecutive cycles can be told from a changing one.
+    ``large``: more than half of the providers the exporter owned before
+    (deleted, or all of its traits withdrawn from them), or traits
+    withdrawn from the providers it still describes that make more than
+    half of all the traits it owned (hardware does not vanish like that; a
+    broken read does). ``content`` (``{'providers': [...], 'traits':
+    {name: [...]}}``) tells the same withdrawal on consecutive cycles from
+    a changing one.
     """
     traits = sum(len(t) for t in the_plan.withdrawn_traits.values())
     providers = len(the_plan.withdrawn_providers)
     large = bool(traits or providers) and (
         providers * 2 > the_plan.owned_providers_before
         or traits * 2 > the_plan.owned_traits_before)
-    digest = hashlib.sha256(json.dumps(
-        [sorted(the_plan.withdrawn_providers),
-         sorted((n, sorted(t)) for n, t in
-                the_plan.withdrawn_traits.items())]).encode()).hexdigest()
+    content = {'providers': sorted(the_plan.withdrawn_providers),
+               'traits': {n: sorted(t) for n, t in
+                          sorted(the_plan.withdrawn_traits.items())}}
     summary = ('%d of %d trait(s) and %d of %d provider(s)' % (
         traits, the_plan.owned_traits_before, providers,
         the_plan.owned_providers_before))
-    return large, digest, summary
+    return large, content, summary
+
+
+def covered(content, confirmed):
+    """Whether withdrawal ``content`` is part of the ``confirmed`` one (the
+    rest of a withdrawal already carried out, e.g. a provider whose
+    deletion waits for its allocations to go)."""
+    if not confirmed:
+        return False
+    if not set(content['providers']) <= set(confirmed['providers']):
+        return False
+    return all(set(t) <= set(confirmed['traits'].get(n, ()))
+               for n, t in content['traits'].items())

@@ -150,24 +150,37 @@ class Reconciler(object):
         args = (desired_tree, snapshot, ownership, self.mode,
                 self.executor.known_traits)
         the_plan = plan_mod.plan(*args)
-        large, digest, summary = plan_mod.withdrawal(the_plan)
-        if large and self.withdrawal_confirm_cycles > 1:
-            prev = ownership.withdrawal_hold
-            cycles = prev[1] + 1 if prev and prev[0] == digest else 1
-            if cycles < self.withdrawal_confirm_cycles:
-                held = plan_mod.plan(*args, withdraw=False)
-                held.ownership.withdrawal_hold = (digest, cycles)
-                LOG.warning(
-                    'Holding back the withdrawal of %s at once (more than '
-                    'half of what the exporter owns; a broken read looks '
-                    'like that): additions only; it is carried out when '
-                    '%d more cycle(s) in a row find the same '
-                    '([exporter] withdrawal_confirm_cycles = %d)', summary,
-                    self.withdrawal_confirm_cycles - cycles,
-                    self.withdrawal_confirm_cycles)
-                return held, False
-        the_plan.ownership.withdrawal_hold = None
-        return the_plan, True
+        large, content, summary = plan_mod.withdrawal(the_plan)
+        prev = ownership.withdrawal_hold
+        needed = self.withdrawal_confirm_cycles
+        if not (content['providers'] or content['traits']):
+            the_plan.ownership.withdrawal_hold = None
+            return the_plan, True
+        if prev and prev['cycles'] >= needed and plan_mod.covered(
+                content, prev):
+            # the rest of a withdrawal carried out already
+            the_plan.ownership.withdrawal_hold = prev
+            return the_plan, True
+        if not large or needed <= 1:
+            the_plan.ownership.withdrawal_hold = None
+            return the_plan, True
+        same = prev and {k: prev[k] for k in content} == content
+        cycles = prev['cycles'] + 1 if same else 1
+        hold = dict(content, cycles=cycles)
+        if cycles >= needed:
+            the_plan.ownership.withdrawal_hold = hold
+            LOG.warning('Withdrawing %s at once: found on %d cycles in a '
+                        'row', summary, cycles)
+            return the_plan, True
+        held = plan_mod.plan(*args, withdraw=False)
+        held.ownership.withdrawal_hold = hold
+        LOG.warning(
+            'Holding back the withdrawal of %s at once (more than half of '
+            'what the exporter owns; a broken read looks like that): '
+            'additions only; it is carried out when %d more cycle(s) in a '
+            'row find the same ([exporter] withdrawal_confirm_cycles = %d)',
+            summary, needed - cycles, needed)
+        return held, False
 
     def plan(self, desired_tree):
         """Read the record and Placement; return (snapshot, ownership,

@@ -15,7 +15,9 @@ record says it set or created, or what it describes this cycle.
          "traits": ["CUSTOM_MDEV_TYPE_NVIDIA_231", "..."],
          "resource_classes": ["VGPU"],
          "reservations": {"VGPU": {"operator": 2, "set": 4}}}},
-     "withdrawal_hold": {"digest": "<sha256>", "cycles": 1}}
+     "withdrawal_hold": {"providers": ["cn1_pci_0000_5e_00_0"],
+                         "traits": {"cn1_pci_0000_3b_00_0": ["..."]},
+                         "cycles": 1}}
 
 Fields:
 
@@ -37,9 +39,12 @@ Fields:
     operator's value is ``operator``; once it shows anything else, the value
     shown is the operator's (someone changed it: it is kept).
 ``withdrawal_hold``
-    A large withdrawal the exporter holds back (see
-    :func:`mdev_traits.placement.plan.withdrawal`): the digest of what it
-    would withdraw and on how many consecutive cycles it saw it.
+    A large withdrawal (see :func:`mdev_traits.placement.plan.withdrawal`):
+    the providers and traits it withdraws and on how many consecutive
+    cycles it was found; held back while ``cycles`` is below
+    ``[exporter] withdrawal_confirm_cycles``, then carried out (and kept,
+    so that its remainder, such as a deletion waiting for allocations to
+    go, is not held back again).
 
 A record that is missing or could not be read has ``recorded = False``:
 then, and only on providers the exporter describes this cycle, traits with
@@ -76,8 +81,9 @@ class Ownership:
     # False: no usable record (missing, unreadable): reserved-prefix
     # fallback on described providers
     recorded: bool = True
-    # (digest, consecutive cycles) of a withdrawal held back, or None
-    withdrawal_hold: typing.Optional[typing.Tuple[str, int]] = None
+    # {'providers': [...], 'traits': {name: [...]}, 'cycles': n}: a large
+    # withdrawal held back or confirmed, or None
+    withdrawal_hold: typing.Optional[dict] = None
 
     def owned_rcs(self, name):
         return frozenset(self.resource_classes.get(name, frozenset()))
@@ -120,8 +126,7 @@ class Ownership:
         data = {'created': dict(sorted(self.created.items())),
                 'providers': providers}
         if self.withdrawal_hold:
-            data['withdrawal_hold'] = {'digest': self.withdrawal_hold[0],
-                                       'cycles': self.withdrawal_hold[1]}
+            data['withdrawal_hold'] = self.withdrawal_hold
         return data
 
     @classmethod
@@ -152,7 +157,11 @@ class Ownership:
                 own.reservations[name] = res
         hold = data.get('withdrawal_hold')
         if hold:
-            own.withdrawal_hold = (str(hold['digest']), int(hold['cycles']))
+            own.withdrawal_hold = {
+                'providers': sorted(_names(hold['providers'])),
+                'traits': {str(n): sorted(_names(t))
+                           for n, t in hold['traits'].items()},
+                'cycles': int(hold['cycles'])}
         return own
 
     @classmethod

@@ -283,13 +283,17 @@ class TestOwnershipRules(testtools.TestCase):
         self.assertFalse(plan.withdrawal(small)[0])
         large = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
                           'decorate')
-        is_large, digest, summary = plan.withdrawal(large)
+        is_large, content, summary = plan.withdrawal(large)
         self.assertTrue(is_large)
         self.assertIn('2 of 3 trait(s)', summary)
-        # same withdrawal, same digest; additions-only plan removes nothing
+        self.assertEqual({PNAME: ['CUSTOM_B', 'CUSTOM_C']},
+                         content['traits'])
+        # same withdrawal, same content; additions only removes nothing
         again = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
                           'decorate')
-        self.assertEqual(digest, plan.withdrawal(again)[1])
+        self.assertEqual(content, plan.withdrawal(again)[1])
+        self.assertTrue(plan.covered(plan.withdrawal(small)[1],
+                                     dict(content, cycles=3)))
         held = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
                          'decorate', withdraw=False)
         self.assertEqual([], held.ops)
