@@ -60,8 +60,10 @@ class SyncResult:
 class _Recorder(object):
     """Keeps the record in step while a plan runs (see the module doc)."""
 
-    def __init__(self, store, intended, final):
+    def __init__(self, store, old, intended, final):
         self.store = store
+        # the record as the cycle found it
+        self.old = old
         # what is on disk while the cycle runs: a superset of ``final``
         self.intended = intended
         # what the record will say once the cycle ends
@@ -81,21 +83,35 @@ class _Recorder(object):
             else:
                 own.reservations.pop(name, None)
 
+    def replan_view(self):
+        """The ownership a re-plan works from: the record as the cycle
+        found it, plus the providers created so far in this cycle (what
+        the first plan meant to add is not the exporter's until the
+        re-plan says so)."""
+        view = self.old.copy()
+        view.created.update(self.final.created)
+        return view
+
     def replanned(self, name, traits, rcs, created_uuid):
-        """The re-plan's view of provider ``name`` is what gets recorded."""
-        entry = record_mod.Ownership()
+        """The re-plan's view of provider ``name`` is what gets recorded:
+        recorded now (with what the record said before), kept at the
+        end."""
         for field, value in (('traits', traits), ('resource_classes', rcs)):
-            mine = getattr(self.final, field)
-            mine.pop(name, None)
+            for own in (self.final, self.intended):
+                getattr(own, field).pop(name, None)
+            before = getattr(self.old, field).get(name, frozenset())
             if value:
-                mine[name] = frozenset(value)
-                getattr(entry, field)[name] = frozenset(value)
-        self.final.created.pop(name, None)
+                getattr(self.final, field)[name] = frozenset(value)
+            if value or before:
+                getattr(self.intended, field)[name] = (
+                    frozenset(value) | before)
+        for own in (self.final, self.intended):
+            own.created.pop(name, None)
         if created_uuid:
             self.final.created[name] = created_uuid
-            entry.created[name] = created_uuid
-        entry.withdrawal_hold = self.intended.withdrawal_hold
-        self.intended = record_mod.merge(self.intended, entry)
+            self.intended.created[name] = created_uuid
+        elif name in self.old.created:
+            self.intended.created[name] = self.old.created[name]
         self.save()
 
 
@@ -216,14 +232,15 @@ class Reconciler(object):
             LOG.info(note)
         self._log_conflicts(the_plan.conflicts)
         final = the_plan.ownership
-        recorder = _Recorder(self.state, record_mod.merge(ownership, final),
-                             final)
+        recorder = _Recorder(self.state, ownership,
+                             record_mod.merge(ownership, final), final)
         # record before write (nothing written when unchanged)
         recorder.save()
 
         def replan(name, fresh):
             ops, traits, rcs, created = plan_mod.replan(
-                desired_tree, fresh, recorder.intended, self.mode, withdraw)
+                desired_tree, fresh, recorder.replan_view(), self.mode,
+                withdraw)
             recorder.replanned(name, traits, rcs, created)
             return ops
 

@@ -162,7 +162,14 @@ class FaultProxy(object):
                 except OSError:
                     pass
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
+            def _safe_handle(self):
+                try:
+                    self._handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    # the client gave up (its timeout): nothing to answer
+                    self.close_connection = True
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _safe_handle
 
         self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
                                                        Handler)
