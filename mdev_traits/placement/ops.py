@@ -120,9 +120,10 @@ class Plan:
     notes: typing.List[str] = dataclasses.field(default_factory=list)
     # ownership once every op succeeded
     ownership: Ownership = dataclasses.field(default_factory=Ownership)
-    # one line per provider the exporter must not write (another
-    # exporter's, see the module doc)
-    conflicts: typing.List[str] = dataclasses.field(default_factory=list)
+    # "name (uuid)" -> one line, per provider the exporter must not write
+    # (another exporter's, see mdev_traits.placement.plan)
+    conflicts: typing.Dict[str, str] = dataclasses.field(
+        default_factory=dict)
     # what the plan withdraws: {provider: traits removed}, providers
     # deleted, and how much the exporter owned before (for the
     # withdrawal guard)

@@ -94,6 +94,12 @@ def other_exporters(state, ownership):
             and state.uuid == names.provider_uuid(state.name))
 
 
+def conflict(state, ownership):
+    """{"name (uuid)": one line naming the conflict}."""
+    key = '%s (%s)' % (state.name, state.uuid)
+    return {key: conflict_line(state, ownership)}
+
+
 def conflict_line(state, ownership):
     return ('provider %s (%s) was created by an mdev-traits exporter (its '
             'uuid is the uuid5 of its name) but this exporter\'s state file '
@@ -191,7 +197,7 @@ def plan_existing(desired, state, ownership, manage, withdraw=True,
         created = created_by_us(state, ownership)
     if not created and other_exporters(state, ownership):
         return ([], frozenset(ownership.traits.get(state.name, ())),
-                frozenset(), [], [conflict_line(state, ownership)])
+                frozenset(), [], conflict(state, ownership))
     ops = []
     notes = []
     new_traits, added, removed, owned_t = plan_traits(
@@ -201,7 +207,7 @@ def plan_existing(desired, state, ownership, manage, withdraw=True,
         ops.append(SetTraits(state.name, state.uuid, state.generation,
                              tuple(sorted(new_traits)), added, removed))
     if not manage:
-        return ops, owned_t, owned_rc, notes, []
+        return ops, owned_t, owned_rc, notes, {}
     if not created:
         if desired.inventories:
             notes.append('provider %s was not created by the exporter (per '
@@ -225,7 +231,7 @@ def plan_existing(desired, state, ownership, manage, withdraw=True,
                     rc: operator_reserved(rec, recorded.get(rc))
                     for rc, rec in sorted(state.inventories.items())
                     if rc not in new_inv}))
-    return ops, owned_t, owned_rc, notes, []
+    return ops, owned_t, owned_rc, notes, {}
 
 
 def plan_vanished(state, ownership, manage, complete, withdraw=True):
@@ -243,13 +249,13 @@ def plan_vanished(state, ownership, manage, complete, withdraw=True):
     owned_rc = (ownership.owned_rcs(name) if created and not nova_owned
                 else frozenset())
     if not (created or owned_t):
-        conflicts = ([conflict_line(state, ownership)]
-                     if other_exporters(state, ownership) else [])
+        conflicts = (conflict(state, ownership)
+                     if other_exporters(state, ownership) else {})
         return [], frozenset(), frozenset(), False, conflicts
     if not complete or not withdraw:
         # discovery failed (a missing device may only be unreadable), or
         # the withdrawal is held back: keep everything
-        return [], owned_t, owned_rc, created, []
+        return [], owned_t, owned_rc, created, {}
     if manage and created and not nova_owned:
         # Our provider: all of its inventory is ours to reserve when it
         # cannot be deleted.
@@ -263,7 +269,7 @@ def plan_vanished(state, ownership, manage, complete, withdraw=True):
                 rc: operator_reserved(state.inventories[rc],
                                       recorded.get(rc))
                 for rc in sorted(reserve)})], \
-            frozenset(), frozenset(), False, []
+            frozenset(), frozenset(), False, {}
     ops = []
     if owned_t:
         ops.append(SetTraits(
@@ -273,7 +279,7 @@ def plan_vanished(state, ownership, manage, complete, withdraw=True):
     # nova-compute owns the inventory of providers marked OWNER_NOVA (it
     # may have adopted one we created): never take it away; in decorate
     # mode the exporter never writes inventories
-    return ops, frozenset(), owned_rc, created, []
+    return ops, frozenset(), owned_rc, created, {}
 
 
 def replan(desired_tree, state, ownership, mode, withdraw=True):
@@ -362,7 +368,7 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
             desired, state, ownership, manage, withdraw, created)
         provider_ops.extend(ops)
         result.notes.extend(notes)
-        result.conflicts.extend(conflicts)
+        result.conflicts.update(conflicts)
         own(name, owned_t, owned_rc, state.uuid if created else None)
         removed = {t for op in ops if isinstance(op, SetTraits)
                    for t in op.removed}
@@ -378,7 +384,7 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
             state, ownership, manage, desired_tree.provider_complete(name),
             withdraw)
         provider_ops.extend(ops)
-        result.conflicts.extend(conflicts)
+        result.conflicts.update(conflicts)
         own(name, owned_t, owned_rc, state.uuid if created else None)
         if ops:
             # counted as a provider withdrawn (its traits with it)

@@ -218,8 +218,10 @@ class Reconciler(object):
                                    'written to Placement' % exc)
 
     def _log_conflicts(self, conflicts):
-        for line in conflicts:
-            if line not in self._conflicts:
+        """One error per conflict (provider name and uuid), not one per
+        cycle."""
+        for key, line in sorted(conflicts.items()):
+            if key not in self._conflicts:
                 LOG.error('%s', line)
         self._conflicts = frozenset(conflicts)
 

@@ -357,7 +357,7 @@ class TestPlanVdpa(testtools.TestCase):
         for own in (plan.Ownership(), plan.Ownership(recorded=False)):
             p = plan.plan(build([]), self.snapshot(), own, 'manage')
             self.assertEqual([], p.ops)
-            (line,) = p.conflicts
+            (line,) = p.conflicts.values()
             self.assertIn('cn1_vdpa_vdpa0', line)
 
     def test_failed_vdpa_discovery_removes_nothing(self):

@@ -232,12 +232,12 @@ class TestOwnershipRules(testtools.TestCase):
         p = plan.plan(desired(), snap, plan.Ownership(), 'manage')
         self.assertEqual([], p.ops)
         self.assertEqual(1, len(p.conflicts))
-        self.assertIn(PNAME, p.conflicts[0])
+        self.assertIn(PNAME, list(p.conflicts.values())[0])
         # not described: not deleted
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snap, plan.Ownership(), 'manage')
         self.assertEqual([], p.ops)
-        self.assertIn('root_provider_name', p.conflicts[0])
+        self.assertIn('root_provider_name', list(p.conflicts.values())[0])
 
     def test_created_provider_with_another_uuid_is_not_ours(self):
         # nova deleted ours and made its own under the same name
