@@ -68,6 +68,9 @@ class FaultProxy(object):
         # (method, path, action or None) of every request, in order
         self.log = []
         self._lock = threading.Lock()
+        # requests being handled (a delayed one outlives its client)
+        self._inflight = 0
+        self._idle = threading.Condition(self._lock)
         self._server = None
         self._thread = None
 
@@ -86,6 +89,22 @@ class FaultProxy(object):
     def faults_fired(self):
         with self._lock:
             return [e for e in self.log if e[2] is not None]
+
+    def wait_idle(self, timeout=30):
+        """Wait until no request is being handled (a delayed request
+        lands after its client gave up); True when idle."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0,
+                                       timeout)
+
+    def _enter(self):
+        with self._lock:
+            self._inflight += 1
+
+    def _leave(self):
+        with self._idle:
+            self._inflight -= 1
+            self._idle.notify_all()
 
     def _decide(self, method, path):
         with self._lock:
@@ -117,6 +136,13 @@ class FaultProxy(object):
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                # headers and body go out as two writes: without this,
+                # Nagle and the client's delayed ACK add 40 ms to each
+                self.connection.setsockopt(socket.IPPROTO_TCP,
+                                           socket.TCP_NODELAY, 1)
 
             def _handle(self):
                 length = int(self.headers.get('Content-Length') or 0)
@@ -163,11 +189,14 @@ class FaultProxy(object):
                     pass
 
             def _safe_handle(self):
+                proxy._enter()
                 try:
                     self._handle()
                 except (BrokenPipeError, ConnectionResetError):
                     # the client gave up (its timeout): nothing to answer
                     self.close_connection = True
+                finally:
+                    proxy._leave()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _safe_handle
 
