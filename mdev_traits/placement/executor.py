@@ -38,6 +38,7 @@ import urllib.parse
 from oslo_log import log as logging
 
 from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Executor(object):
         # that was reserved instead of taken away (see the module doc)
         self.held = {}
         # set by run(): told about the reservations the executor makes
-        self.recorder = _NoRecorder()
+        self.recorder = ops_mod.NoRecorder()
 
     # -- single operations ------------------------------------------------
     def _existing_traits(self, traits):
@@ -302,7 +303,7 @@ class Executor(object):
         """PUT ``inventories`` (``op``'s own, or a version that keeps what
         is in use); a no-op when ``current`` already holds exactly that
         (reserved before, e.g. before a restart)."""
-        ours = self._reservations(op, inventories)
+        ours = ops_mod.reservations_of(op, inventories)
         if current is not None and inventories == current.inventories:
             self._hold(op, current.generation)
             self.recorder.reserved(op.name, ours)
@@ -316,26 +317,6 @@ class Executor(object):
                                   held=inventories is not op.inventories)
             self.recorder.reserved(op.name, ours)
         return resp
-
-    @staticmethod
-    def _reservations(op, inventories):
-        """{rc: (operator's reserved, reserved written)} for the resource
-        classes where ``inventories`` (what is PUT) reserves more than
-        ``op`` planned: the exporter's own reservations."""
-        if inventories is op.inventories:
-            return {}
-        ours = {}
-        for rc, rec in inventories.items():
-            planned = op.inventories.get(rc)
-            written = rec.get('reserved', 0)
-            if planned is not None:
-                if written == planned.get('reserved', 0):
-                    continue
-                operator = planned.get('reserved', 0)
-            else:
-                operator = op.operator_reserved.get(rc, 0)
-            ours[rc] = (operator, written)
-        return ours
 
     def _consumers(self, uuid):
         resp = self.client.get('/resource_providers/%s/allocations' % uuid)
@@ -404,7 +385,7 @@ class Executor(object):
         {...})`` once the provider's inventory is written (an empty dict:
         no reservation of the exporter's is left there).
         """
-        self.recorder = recorder or _NoRecorder()
+        self.recorder = recorder or ops_mod.NoRecorder()
         outcome = Outcome()
         generations = {}
         pending = list(the_plan.ops)
@@ -467,11 +448,3 @@ class Executor(object):
                        if getattr(o, 'name', None) != op.name]
         return outcome
 
-
-class _NoRecorder(object):
-
-    def reserving(self, name, reservations):
-        pass
-
-    def reserved(self, name, reservations):
-        pass

@@ -140,3 +140,35 @@ class Plan:
 
     def describe(self):
         return [op.describe() for op in self.ops]
+
+
+# ---- the executor's own reservations ------------------------------------
+
+def reservations_of(op, inventories):
+    """{rc: (operator's reserved, reserved written)} for the resource
+    classes where ``inventories`` (what is PUT) reserves more than
+    ``op`` planned: the exporter's own reservations."""
+    if inventories is op.inventories:
+        return {}
+    ours = {}
+    for rc, rec in inventories.items():
+        planned = op.inventories.get(rc)
+        written = rec.get('reserved', 0)
+        if planned is not None:
+            if written == planned.get('reserved', 0):
+                continue
+            operator = planned.get('reserved', 0)
+        else:
+            operator = op.operator_reserved.get(rc, 0)
+        ours[rc] = (operator, written)
+    return ours
+
+
+class NoRecorder(object):
+    """A recorder (see Executor.run) that records nothing."""
+
+    def reserving(self, name, reservations):
+        pass
+
+    def reserved(self, name, reservations):
+        pass

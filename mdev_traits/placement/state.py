@@ -27,9 +27,12 @@ Public API (the exporter and its ``cleanup`` subcommand use it):
 ``read_host_id(path)``: the host id (first line of ``path``), or None.
 
 Files written by a process running as root get the owner and group of the
-state directory and mode 0640, so that a ``--once`` run as root never leaves
-a file the service user cannot read; a missing state directory is not
-created by root (the systemd unit's ``StateDirectory=`` creates it).
+state directory, so that a ``--once`` run as root never leaves a file the
+service user cannot read: mode 0640 in a directory the service user owns
+(``StateDirectory=`` of the systemd unit), 0644 in a directory root owns
+(a first ``--once`` before the service is installed; the record holds no
+secret, and systemd hands the directory to the service user when the unit
+starts).
 
 An empty ``path`` keeps the record in memory only (for the lifetime of the
 process).
@@ -51,6 +54,8 @@ LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION = record_mod.FORMAT_VERSION
 FILE_MODE = 0o640
+# in a directory owned by root (see the module doc)
+ROOT_DIR_FILE_MODE = 0o644
 LOCK_TIMEOUT = 60.0
 LOCK_POLL = 0.1
 
@@ -232,11 +237,6 @@ class StateStore(object):
         directory = os.path.dirname(os.path.abspath(self.path))
         if os.path.isdir(directory):
             return
-        if os.geteuid() == 0:
-            raise StateError(
-                'state directory %s does not exist: create it owned by the '
-                'service user (the systemd unit\'s StateDirectory= does); '
-                'refusing to create it as root' % directory)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
@@ -244,8 +244,9 @@ class StateStore(object):
                 directory, exc))
 
     def _own(self, fd):
-        """Mode 0640, and as root the state directory's owner and group."""
-        os.fchmod(fd, FILE_MODE)
+        """The state directory's owner and group (as root), mode 0640, or
+        0644 in a directory root owns."""
+        st = os.stat(os.path.dirname(os.path.abspath(self.path)))
+        os.fchmod(fd, ROOT_DIR_FILE_MODE if st.st_uid == 0 else FILE_MODE)
         if os.geteuid() == 0:
-            st = os.stat(os.path.dirname(os.path.abspath(self.path)))
             os.fchown(fd, st.st_uid, st.st_gid)

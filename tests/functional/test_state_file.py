@@ -72,6 +72,12 @@ class TestStateFile(base.PlacementTestCase):
             st = os.stat(name)
             self.assertEqual((65534, 65534), (st.st_uid, st.st_gid), name)
             self.assertEqual(0o640, st.st_mode & 0o777, name)
+        # in a directory root owns (before the service is installed): the
+        # service user can read it all the same
+        os.chown(state_dir, 0, 0)
+        os.unlink(path)
+        self.assertEqual(0, self.once(conf).returncode)
+        self.assertEqual(0o644, os.stat(path).st_mode & 0o777)
 
     def test_record_from_another_host_is_refused(self):
         ids = []
