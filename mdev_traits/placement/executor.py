@@ -447,4 +447,3 @@ class Executor(object):
             pending = [o for o in pending
                        if getattr(o, 'name', None) != op.name]
         return outcome
-
