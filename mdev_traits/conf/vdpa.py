@@ -16,17 +16,23 @@ vdpa_opts = [
     cfg.StrOpt('command',
                default='vdpa',
                help='The iproute2 "vdpa" tool: a program name looked up in '
-                    'PATH or an absolute path (split like a shell word '
-                    'list, so "sudo -n vdpa" works too). It is run as '
+                    'PATH or an absolute path, with arguments if needed '
+                    '(split like a shell word list). It is run as '
                     '"<command> -j mgmtdev show", "-j dev show" and "-j dev '
-                    'config show"; reading needs no privilege. On a host '
-                    'without /sys/bus/vdpa it is never run.'),
+                    'config show", as the exporter\'s own user: reading '
+                    'needs no privilege (the systemd unit sets '
+                    'NoNewPrivileges=yes, so a setuid wrapper such as sudo '
+                    'cannot work there). On a host without /sys/bus/vdpa '
+                    'it is never run.'),
     cfg.IntOpt('command_timeout',
                default=10,
                min=1,
-               help='Seconds each run of the vdpa tool may take. A run '
-                    'that times out counts as a failed read: no vDPA '
-                    'provider is removed in that cycle.'),
+               help='Seconds each run of the vdpa tool may take, and '
+                    'the netlink read of the devices\' own features in '
+                    'all. A "dev show" that times out counts as a failed '
+                    'read: no vDPA provider is changed or removed in that '
+                    'cycle; another command or the netlink read timing '
+                    'out leaves the devices with additions only.'),
     cfg.StrOpt('resource_class',
                default='CUSTOM_VDPA_{type}',
                regex=r'^CUSTOM_[A-Z0-9_]*(\{type\}[A-Z0-9_]*)?$',
