@@ -37,21 +37,25 @@ class OwnershipTestCase(base.PlacementTestCase):
             level=logging.INFO, format='%(levelname)s %(message)s'))
 
     def host(self, name, gpus=(GPU_A,), mode='manage', create_root=True,
-             extra='', root=None):
+             extra='', root=None, retries=0):
         """A fake host whose exporter talks to Placement through the
-        proxy (2 s timeout); ``root`` names its compute node (default:
+        proxy (2 s timeout; by default no connect retry, so that a fault
+        cuts the cycle); ``root`` names its compute node (default:
         ``name``)."""
         builder, _ = self.make_host(name, list(gpus), mode=mode,
                                     create_root=create_root)
         return builder, self.conf(name, builder.root, mode=mode,
                                   create_root=create_root, extra=extra,
-                                  root=root)
+                                  root=root, retries=retries)
 
     def conf(self, name, sysfs_root, mode='manage', create_root=True,
-             extra='', root=None, enabled=('nvidia-231',)):
+             extra='', root=None, enabled=('nvidia-231',), retries=0):
+        placement = 'timeout = 2\n'
+        if retries is not None:
+            placement += 'connect_retries = %d\n' % retries
         path = self.write_conf(
             name, sysfs_root, enabled, mode, create_root,
-            extra='timeout = 2\n' + extra, url=self.proxy.url)
+            extra=placement + extra, url=self.proxy.url)
         if root:
             with open(path) as f:
                 text = f.read()

@@ -182,7 +182,10 @@ class TestRandomized(test_ownership.OwnershipTestCase):
         self._root = None
         self.version = '535.129.03'
         gpus = [(a, self.version) for a in ADDRESSES]
-        builder, conf = self.host(ROOT, gpus=gpus, extra='timeout = 0.5\n')
+        # [placement] connect_retries as configured by default (a dropped
+        # connection or a timeout is retried once)
+        builder, conf = self.host(ROOT, gpus=gpus, extra='timeout = 0.5\n',
+                                  retries=None)
         self.assertTrue(self.exporter(conf).cycle().ok)
         foreign = self.seed_foreign()
         self.faulty = True
@@ -243,7 +246,8 @@ class TestRandomized(test_ownership.OwnershipTestCase):
     def check_converges(self, builder, conf, foreign):
         # a calm exporter (long timeout): at most the guard's cycles, then
         # nothing to write
-        calm = self.conf(ROOT, builder.root, extra='timeout = 30\n')
+        calm = self.conf(ROOT, builder.root, extra='timeout = 30\n',
+                         retries=None)
         exporter = self.exporter(calm)
         for _ in range(6):
             exporter.client.requests.clear()
