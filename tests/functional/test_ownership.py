@@ -37,20 +37,21 @@ class OwnershipTestCase(base.PlacementTestCase):
             level=logging.INFO, format='%(levelname)s %(message)s'))
 
     def host(self, name, gpus=(GPU_A,), mode='manage', create_root=True,
-             extra='', root=None, retries=0):
+             extra='', root=None, retries=0, timeout=10):
         """A fake host whose exporter talks to Placement through the
-        proxy (2 s timeout; by default no connect retry, so that a fault
-        cuts the cycle); ``root`` names its compute node (default:
-        ``name``)."""
+        proxy (by default no connect retry, so that a fault cuts the
+        cycle); ``root`` names its compute node (default: ``name``)."""
         builder, _ = self.make_host(name, list(gpus), mode=mode,
                                     create_root=create_root)
         return builder, self.conf(name, builder.root, mode=mode,
                                   create_root=create_root, extra=extra,
-                                  root=root, retries=retries)
+                                  root=root, retries=retries,
+                                  timeout=timeout)
 
     def conf(self, name, sysfs_root, mode='manage', create_root=True,
-             extra='', root=None, enabled=('nvidia-231',), retries=0):
-        placement = 'timeout = 2\n'
+             extra='', root=None, enabled=('nvidia-231',), retries=0,
+             timeout=10):
+        placement = 'timeout = %s\n' % timeout
         if retries is not None:
             placement += 'connect_retries = %d\n' % retries
         path = self.write_conf(
@@ -151,8 +152,9 @@ class TestRecordIsTheOwnership(OwnershipTestCase):
 
 class TestRecordBeforeWrite(OwnershipTestCase):
 
-    def _cut_then_restore(self, name, action, **fault):
-        builder, conf = self.host(name, gpus=(GPU_A, GPU_B))
+    def _cut_then_restore(self, name, action, timeout=10, **fault):
+        builder, conf = self.host(name, gpus=(GPU_A, GPU_B),
+                                  timeout=timeout)
         self.set_resolution(builder, (GPU_A, GPU_B), '5120x2880')
         self.assertTrue(self.exporter(conf).cycle().ok)
         children = ['%s_pci_0000_3b_00_0' % name,
@@ -189,7 +191,7 @@ class TestRecordBeforeWrite(OwnershipTestCase):
 
     def test_write_lands_after_the_timeout(self):
         builder, conf, children = self._cut_then_restore(
-            'cutslow', 'delay', delay=4)
+            'cutslow', 'delay', timeout=2, delay=4)
         self._stale_trait_removed('cutslow', builder, conf, children)
 
     def test_creation_whose_answer_is_lost(self):

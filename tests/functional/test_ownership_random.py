@@ -184,7 +184,7 @@ class TestRandomized(test_ownership.OwnershipTestCase):
         gpus = [(a, self.version) for a in ADDRESSES]
         # [placement] connect_retries as configured by default (a dropped
         # connection or a timeout is retried once)
-        builder, conf = self.host(ROOT, gpus=gpus, extra='timeout = 0.5\n',
+        builder, conf = self.host(ROOT, gpus=gpus, timeout=0.5,
                                   retries=None)
         self.assertTrue(self.exporter(conf).cycle().ok)
         foreign = self.seed_foreign()
@@ -246,8 +246,7 @@ class TestRandomized(test_ownership.OwnershipTestCase):
     def check_converges(self, builder, conf, foreign):
         # a calm exporter (long timeout): at most the guard's cycles, then
         # nothing to write
-        calm = self.conf(ROOT, builder.root, extra='timeout = 30\n',
-                         retries=None)
+        calm = self.conf(ROOT, builder.root, timeout=30, retries=None)
         exporter = self.exporter(calm)
         for _ in range(6):
             exporter.client.requests.clear()
