@@ -8,6 +8,7 @@ import glob
 import json
 import os
 
+from mdev_traits import service
 from tests.functional import base
 
 GPU = [('0000:3b:00.0', '535.129.03')]
@@ -102,6 +103,23 @@ class TestStateFile(base.PlacementTestCase):
         self.assertIn('written on another host', line)
         with open(path, 'rb') as f:
             self.assertEqual(before, f.read())
+        # the daemon keeps running and publishes nothing while it is there
+        builder.write('module/nvidia/version', '535.161.07')
+        daemon = service.Daemon(self.exporter(conf).conf)
+        self.assertFalse(daemon.run_cycle())
+        self.assertFalse(daemon.run_cycle())
+        self.assertEqual(2, daemon.failures)
+        self.assertNotIn('CUSTOM_MDEV_SWVER_NVIDIA_535_161',
+                         self.traits('cloned_pci_0000_3b_00_0'))
+        with open(path, 'rb') as f:
+            self.assertEqual(before, f.read())
+        # moved away: the daemon works again, with a new record that does
+        # not say it created that provider (left alone, see README
+        # "Ownership")
+        os.rename(path, path + '.from-another-host')
+        self.assertTrue(daemon.run_cycle())
+        with open(path) as f:
+            self.assertEqual({}, json.load(f)['created'])
 
     def test_version_1_record_is_migrated(self):
         builder, conf, path = self.host('v1')
