@@ -68,6 +68,8 @@ class _Recorder(object):
         self.intended = intended
         # what the record will say once the cycle ends
         self.final = final
+        # name -> traits this cycle added (written already)
+        self.applied = {}
 
     def save(self):
         self.store.save(self.intended)
@@ -83,13 +85,18 @@ class _Recorder(object):
             else:
                 own.reservations.pop(name, None)
 
+    def traits_set(self, name, added):
+        self.applied.setdefault(name, set()).update(added)
+
     def replan_view(self):
         """The ownership a re-plan works from: the record as the cycle
-        found it, plus the providers created so far in this cycle (what
-        the first plan meant to add is not the exporter's until the
+        found it, plus what this cycle created and added so far (what the
+        first plan only meant to add is not the exporter's until the
         re-plan says so)."""
         view = self.old.copy()
         view.created.update(self.final.created)
+        for name, added in self.applied.items():
+            view.traits[name] = view.traits.get(name, frozenset()) | added
         return view
 
     def replanned(self, name, traits, rcs, created_uuid):
@@ -100,6 +107,8 @@ class _Recorder(object):
             for own in (self.final, self.intended):
                 getattr(own, field).pop(name, None)
             before = getattr(self.old, field).get(name, frozenset())
+            if field == 'traits':
+                before = before | self.applied.get(name, frozenset())
             if value:
                 getattr(self.final, field)[name] = frozenset(value)
             if value or before:

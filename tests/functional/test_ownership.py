@@ -273,6 +273,36 @@ class TestRecordBeforeWrite(OwnershipTestCase):
         self.assertTrue(self.exporter(conf).cycle().ok)
         self.assertEqual({'OWNER_NOVA', TYPE_231}, self.traits(child))
 
+    def test_replan_keeps_what_the_cycle_wrote_before_the_409(self):
+        builder, conf = self.host('replan2')
+        self.set_resolution(builder, [GPU_A], '5120x2880')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        name = 'replan2_pci_0000_3b_00_0'
+        # the traits change and so does the inventory; between the traits
+        # write and the inventory write, an operator tags the provider
+        self.set_resolution(builder, [GPU_A], '7680x4320')
+        builder.set_type_attr('0000:3b:00.0', 'nvidia-231',
+                              'available_instances', 2)
+
+        def operator_writes():
+            self.set_traits(name, self.traits(name) | {'CUSTOM_OPS'})
+
+        self.proxy.add('PUT', r'/inventories$', 'call',
+                       hook=operator_writes)
+        result = self.exporter(conf).cycle()
+        self.assertTrue(result.ok, result.outcome.failed)
+        self.assertEqual(1, result.outcome.retries)
+        self.assertEqual(2, self.inventories(name)['VGPU']['total'])
+        recorded = self.record('replan2')['providers'][name]['traits']
+        # what this cycle added before the 409 stays the exporter's
+        self.assertIn(W7680, recorded)
+        self.assertNotIn('CUSTOM_OPS', recorded)
+        self.set_resolution(builder, [GPU_A], '5120x2880')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        traits = self.traits(name)
+        self.assertNotIn(W7680, traits)
+        self.assertIn('CUSTOM_OPS', traits)
+
     def test_unchanged_cycle_writes_nothing_anywhere(self):
         builder, conf = self.host('calm')
         exporter = self.exporter(conf)
