@@ -112,6 +112,13 @@ def unknown_enabled_types(conf, discovery):
                 ', '.join(sorted(offered)) or 'none')]
 
 
+def check_sysfs_root(conf):
+    """One line naming ``[exporter] sysfs_root`` when it does not look like
+    sysfs (checked at start and on reload, and again every cycle by
+    discovery), else None."""
+    return discovery_base.root_error(conf.exporter.sysfs_root)
+
+
 def mapping_extensions(conf):
     """``(extra_providers, enrichers)`` for :func:`build_tree`.
 
@@ -141,7 +148,7 @@ def discover(conf, collectors=None, full=False):
             read_all = getattr(collector, 'read_all', None)
             if read_all is not None:
                 read_all()
-    return discovery_base.discover(collectors)
+    return discovery_base.discover(collectors, conf.exporter.sysfs_root)
 
 
 def desired_tree(conf, collectors=None):
@@ -150,7 +157,7 @@ def desired_tree(conf, collectors=None):
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
             conf=conf)
-    found = discovery_base.discover(collectors)
+    found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
     mdev_config = mdev_config_from_conf(conf)
     extra_providers, enrichers = mapping_extensions(conf)
     tree = tree_mod.build_tree(found, mdev_config,
@@ -193,6 +200,9 @@ class Exporter(object):
             withdrawal_confirm_cycles=(
                 conf.exporter.withdrawal_confirm_cycles))
         self._last_error = None
+        # warnings logged by the previous cycle: each is logged once, when
+        # it appears, not every cycle (a broken rule file, a damaged type)
+        self._warned = frozenset()
 
     def cycle(self):
         """One cycle. Returns the SyncResult; raises NothingPublished."""
@@ -214,8 +224,7 @@ class Exporter(object):
     def _cycle(self):
         started = time.monotonic()
         tree = desired_tree(self.conf, self.collectors)
-        for warning in tree.warnings:
-            LOG.warning('Discovery: %s', warning)
+        self._log_warnings(tree.warnings)
         if tree.warnings:
             self.metrics.error('discovery')
         try:
@@ -242,6 +251,16 @@ class Exporter(object):
                   time.monotonic() - started, result.providers,
                   result.traits, result.outcome.done)
         return result
+
+    def _log_warnings(self, warnings):
+        """Log each discovery or mapping warning in the cycle it appears
+        (once per change of state, not every cycle)."""
+        for warning in warnings:
+            if warning in self._warned:
+                LOG.debug('Discovery (still): %s', warning)
+            else:
+                LOG.warning('Discovery: %s', warning)
+        self._warned = frozenset(warnings)
 
     def _state_change(self, message, key=None):
         # one line per change of state, not one per retry
@@ -332,6 +351,10 @@ class Daemon(object):
             return
         try:
             conf = self.reload_conf()
+            # the new root must look like sysfs, as at start
+            error = check_sysfs_root(conf)
+            if error is not None:
+                raise ValueError(error)
             exporter = self._new_exporter(conf)
         except Exception as exc:  # noqa: B902 - keep the old config
             LOG.error('Configuration reload failed, the previous '

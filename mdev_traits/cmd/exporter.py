@@ -165,6 +165,12 @@ def main(argv=None):
             except BrokenPipeError:
                 _stdout_closed()
             return EXIT_OK
+        # before the enabled-type check: a mistyped root is reported as
+        # what it is, not as types that no device offers
+        error = service.check_sysfs_root(conf)
+        if error is not None:
+            _error('configuration: %s' % error)
+            return EXIT_CONFIG
         if conf.exporter.check_enabled_types:
             errors = service.unknown_enabled_types(
                 conf, service.discover(conf))
