@@ -148,7 +148,6 @@ class Executor(object):
                                traits=frozenset(resp.body['traits']))
             LOG.info('Traits of %s: added %s, removed %s', op.name,
                      ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
-            self.recorder.traits_set(op.name, op.added)
         return resp
 
     def _ensure_resource_classes(self, inventories):
@@ -384,8 +383,7 @@ class Executor(object):
         the executor's own reservations: ``reserving(name, {rc: (operator,
         written)})`` before the request that writes them, ``reserved(name,
         {...})`` once the provider's inventory is written (an empty dict:
-        no reservation of the exporter's is left there); and
-        ``traits_set(name, added)`` once traits were added.
+        no reservation of the exporter's is left there).
         """
         self.recorder = recorder or ops_mod.NoRecorder()
         outcome = Outcome()

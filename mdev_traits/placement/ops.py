@@ -170,8 +170,5 @@ class NoRecorder(object):
     def reserving(self, name, reservations):
         pass
 
-    def traits_set(self, name, added):
-        pass
-
     def reserved(self, name, reservations):
         pass

@@ -68,8 +68,6 @@ class _Recorder(object):
         self.intended = intended
         # what the record will say once the cycle ends
         self.final = final
-        # name -> traits this cycle added (written already)
-        self.applied = {}
 
     def save(self):
         self.store.save(self.intended)
@@ -85,42 +83,30 @@ class _Recorder(object):
             else:
                 own.reservations.pop(name, None)
 
-    def traits_set(self, name, added):
-        self.applied.setdefault(name, set()).update(added)
-
     def replan_view(self):
-        """The ownership a re-plan works from: the record as the cycle
-        found it, plus what this cycle created and added so far (what the
-        first plan only meant to add is not the exporter's until the
-        re-plan says so)."""
-        view = self.old.copy()
-        view.created.update(self.final.created)
-        for name, added in self.applied.items():
-            view.traits[name] = view.traits.get(name, frozenset()) | added
-        return view
+        """The ownership a re-plan works from: what is recorded now, with
+        this cycle's intended additions. A trait the first plan meant to
+        add that the re-plan finds present stays the exporter's: its write
+        may have landed with the answer lost (a retried request then gets
+        the 409), and it cannot be told from someone else's same write."""
+        return self.intended.copy()
 
     def replanned(self, name, traits, rcs, created_uuid):
-        """The re-plan's view of provider ``name`` is what gets recorded:
-        recorded now (with what the record said before), kept at the
-        end."""
+        """The re-plan's view of provider ``name`` is what the record says
+        at the end of the cycle (until then, the union with what was
+        recorded before stays on disk)."""
+        entry = record_mod.Ownership(withdrawal_hold=(
+            self.intended.withdrawal_hold))
         for field, value in (('traits', traits), ('resource_classes', rcs)):
-            for own in (self.final, self.intended):
-                getattr(own, field).pop(name, None)
-            before = getattr(self.old, field).get(name, frozenset())
-            if field == 'traits':
-                before = before | self.applied.get(name, frozenset())
+            getattr(self.final, field).pop(name, None)
             if value:
                 getattr(self.final, field)[name] = frozenset(value)
-            if value or before:
-                getattr(self.intended, field)[name] = (
-                    frozenset(value) | before)
-        for own in (self.final, self.intended):
-            own.created.pop(name, None)
+                getattr(entry, field)[name] = frozenset(value)
+        self.final.created.pop(name, None)
         if created_uuid:
             self.final.created[name] = created_uuid
-            self.intended.created[name] = created_uuid
-        elif name in self.old.created:
-            self.intended.created[name] = self.old.created[name]
+            entry.created[name] = created_uuid
+        self.intended = record_mod.merge(self.intended, entry)
         self.save()
 
 

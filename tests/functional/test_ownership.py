@@ -252,26 +252,48 @@ class TestRecordBeforeWrite(OwnershipTestCase):
                          create_root=False)
 
         def operator_writes():
-            # between the exporter's read and its write, an operator sets
-            # a trait the exporter wants too
-            self.set_traits(child, self.traits(child) | {TYPE_231})
+            # between the exporter's read and its write, an operator tags
+            # the provider
+            self.set_traits(child, self.traits(child) | {'CUSTOM_OPS'})
 
         self.proxy.add('PUT', TRAITS_PUT, 'call', hook=operator_writes)
         result = self.exporter(conf).cycle()
         self.assertTrue(result.ok, result.outcome.failed)
         self.assertEqual(1, result.outcome.retries)
-        self.assertIn(TYPE_231, self.traits(child))
+        traits = self.traits(child)
+        self.assertIn('CUSTOM_OPS', traits)
+        self.assertIn(TYPE_231, traits)
+        self.assertNotIn('CUSTOM_MDEV_TYPE_NVIDIA_222', traits)
         recorded = self.record('replan')['providers'][child]['traits']
-        self.assertNotIn(TYPE_231, recorded)
-        self.assertIn(W7680, recorded)
-        self.assertNotIn('CUSTOM_MDEV_TYPE_NVIDIA_222', self.traits(child))
+        self.assertNotIn('CUSTOM_OPS', recorded)
+        self.assertNotIn('CUSTOM_MDEV_TYPE_NVIDIA_222', recorded)
+        self.assertIn(TYPE_231, recorded)
         # the type is no longer enabled: the exporter withdraws its own
         # traits, the operator's stays
         conf = self.conf('replan', builder.root, mode='decorate',
                          create_root=False, enabled=('nvidia-999',),
                          extra='[exporter]\nwithdrawal_confirm_cycles = 1\n')
         self.assertTrue(self.exporter(conf).cycle().ok)
-        self.assertEqual({'OWNER_NOVA', TYPE_231}, self.traits(child))
+        self.assertEqual({'OWNER_NOVA', 'CUSTOM_OPS'}, self.traits(child))
+
+    def test_lost_answer_retried_into_a_409(self):
+        # [placement] connect_retries = 1: the write lands, its answer is
+        # lost, the retry meets the generation it bumped (409)
+        builder, conf = self.host('retried', retries=1)
+        self.set_resolution(builder, [GPU_A], '5120x2880')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        name = 'retried_pci_0000_3b_00_0'
+        self.set_resolution(builder, [GPU_A], '7680x4320')
+        self.proxy.add('PUT', TRAITS_PUT, 'drop_after')
+        result = self.exporter(conf).cycle()
+        self.assertTrue(result.ok, result.outcome.failed)
+        self.assertEqual(1, result.outcome.retries)
+        self.assertIn(W7680, self.traits(name))
+        self.assertIn(W7680, self.record('retried')['providers'][name][
+            'traits'])
+        self.set_resolution(builder, [GPU_A], '5120x2880')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        self.assertNotIn(W7680, self.traits(name))
 
     def test_replan_keeps_what_the_cycle_wrote_before_the_409(self):
         builder, conf = self.host('replan2')

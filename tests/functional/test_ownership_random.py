@@ -79,6 +79,10 @@ class TestRandomized(test_ownership.OwnershipTestCase):
                 cached = key + (frozenset(t['traits']), i['inventories'])
                 self._cache[rp['name']] = cached
             out[rp['name']] = cached
+        # a provider deleted and created again keeps its uuid (uuid5 of
+        # its name) and starts again at generation 0: forget the gone ones
+        for name in set(self._cache) - set(out):
+            del self._cache[name]
         return out
 
     # -- the foreign world ---------------------------------------------------
