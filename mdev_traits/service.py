@@ -5,6 +5,7 @@ apart: discovery (I/O, plain dataclasses), mapping (pure), reconciler
 (Placement side effects).
 """
 
+import logging as std_logging
 import os
 import random
 import re
@@ -13,17 +14,24 @@ import stat
 import threading
 import time
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
+from mdev_traits import health
 from mdev_traits import hotplug
+from mdev_traits.mapping import budget
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.mapping import vdpa as vdpa_mapping
+from mdev_traits.mapping import versions
 from mdev_traits import metrics as metrics_mod
+from mdev_traits.placement import catalog as catalog_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
@@ -46,10 +54,22 @@ def mdev_config_from_conf(conf):
         classes.append((mdev_type, group.mdev_class))
         if group.max_instances:
             max_instances.append((mdev_type, group.max_instances))
-    return mdev_mapping.MdevConfig(enabled_types=enabled,
-                                   device_addresses=tuple(addresses),
-                                   mdev_classes=tuple(classes),
-                                   max_instances=tuple(max_instances))
+    return mdev_mapping.MdevConfig(
+        enabled_types=enabled, device_addresses=tuple(addresses),
+        mdev_classes=tuple(classes), max_instances=tuple(max_instances),
+        max_version_buckets=conf.exporter.max_version_buckets)
+
+
+def floors_from_conf(conf):
+    """[profiles] ladder_floors as :class:`floors_mod.Floors`.
+
+    :raises floors_mod.FloorError: a value that is not a level.
+    """
+    try:
+        values = conf.profiles.ladder_floors
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return floors_mod.DEFAULT
+    return floors_mod.parse(values)
 
 
 def check_mdev_config(mdev_config):
@@ -132,7 +152,11 @@ def mapping_extensions(conf):
         vdpa_mapping.VdpaConfig.from_conf(conf)))
     # GPU capability traits: profiles and operator rules are read here
     # (I/O) and handed as plain data to the pure enricher
-    enrichers.extend(gpu_profiles.enrichers_from_conf(conf))
+    enrichers.extend(gpu_profiles.enrichers_from_conf(
+        conf, floors_from_conf(conf)))
+    # last: at most [exporter] max_traits_per_provider per GPU provider
+    enrichers.append(budget.make_limiter(
+        conf.exporter.max_traits_per_provider))
     return extra_providers, enrichers
 
 
@@ -151,8 +175,13 @@ def discover(conf, collectors=None, full=False):
     return discovery_base.discover(collectors, conf.exporter.sysfs_root)
 
 
-def desired_tree(conf, collectors=None):
-    """Discover the host and map it (no Placement request)."""
+def desired_tree(conf, collectors=None, known_traits=frozenset()):
+    """Discover the host and map it (no Placement request).
+
+    ``known_traits``: the version bucket traits that exist in Placement
+    (:class:`mdev_traits.placement.catalog.TraitCatalog`); without them
+    each GPU publishes its own bucket only.
+    """
     if collectors is None:
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
@@ -163,7 +192,8 @@ def desired_tree(conf, collectors=None):
     tree = tree_mod.build_tree(found, mdev_config,
                                conf.exporter.root_provider_name,
                                enrichers=enrichers,
-                               extra_providers=extra_providers)
+                               extra_providers=extra_providers,
+                               known_traits=known_traits)
     if not mdev_config.enabled_types and found.mdev_parents:
         LOG.warning('[devices] enabled_mdev_types is empty: %d mdev '
                     'parent(s) found but no type is enabled, so no trait '
@@ -199,7 +229,12 @@ class Exporter(object):
             max_retries=conf.exporter.max_conflict_retries,
             withdrawal_confirm_cycles=(
                 conf.exporter.withdrawal_confirm_cycles))
+        self.catalog = catalog_mod.TraitCatalog(
+            self.client, versions.BUCKET_PREFIX,
+            conf.exporter.trait_catalog_interval)
         self._last_error = None
+        # health.CycleReport of the last cycle
+        self.report = None
         # warnings logged by the previous cycle: each is logged once, when
         # it appears, not every cycle (a broken rule file, a damaged type)
         self._warned = frozenset()
@@ -210,6 +245,7 @@ class Exporter(object):
         try:
             result = self._cycle()
         except reconciler_mod.NothingPublished as exc:
+            self.report = health.failed(str(exc))
             self.metrics.error(getattr(exc, 'kind', 'nothing_published'))
             self.metrics.observe_requests(self.client.requests)
             self.metrics.cycle(time.monotonic() - started, ok=False)
@@ -223,11 +259,12 @@ class Exporter(object):
 
     def _cycle(self):
         started = time.monotonic()
-        tree = desired_tree(self.conf, self.collectors)
-        self._log_warnings(tree.warnings)
-        if tree.warnings:
-            self.metrics.error('discovery')
         try:
+            known = self.catalog.names()
+            tree = desired_tree(self.conf, self.collectors, known)
+            self._log_warnings(tree.warnings)
+            if tree.warnings:
+                self.metrics.error('discovery')
             result = self.reconciler.sync(tree)
         except client_mod.PlacementUnavailable as exc:
             self._state_change('Placement unavailable: %s' % exc,
@@ -241,6 +278,11 @@ class Exporter(object):
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
             raise
+        self.report = health.report(tree, result,
+                                    self.reconciler.executor.held)
+        if self.report.writes:
+            LOG.info('%s', health.cycle_line(
+                self.report, self.conf.exporter.root_provider_name))
         if self._last_error is not None:
             if self.log_errors:
                 LOG.info('Placement sync works again: %d provider(s), %d '
@@ -313,6 +355,8 @@ class Daemon(object):
         self.exporter = self._new_exporter(conf)
         self.failures = 0
         self.hotplug = None
+        self.health = health.Health(conf.exporter.heartbeat_interval)
+        self.status_file = health.StatusWriter()
 
     def _new_exporter(self, conf):
         return self.make_exporter(conf, metrics=self.metrics)
@@ -360,12 +404,43 @@ class Daemon(object):
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
-        self.conf = conf
+        old, self.conf = self.conf, conf
         self.exporter = exporter
         self.failures = 0
-        LOG.info('Configuration reloaded')
+        changed = conf_check.changed_options(old, conf)
+        self._apply(changed)
+        LOG.info('Configuration reloaded: %s', ', '.join(
+            conf_check.option_name(key) for key in changed)
+            or 'nothing changed')
+        restart = [key for key in changed if conf_check.needs_restart(key)]
+        if restart:
+            LOG.warning('These changed options take effect only after a '
+                        'restart (systemctl restart mdev-traits-exporter): '
+                        '%s', ', '.join(conf_check.option_name(k)
+                                        for k in restart))
 
-    def _start_services(self):
+    def _apply(self, changed):
+        """Apply what a reload changed outside the exporter (which is
+        made anew from the new configuration)."""
+        changed = set(changed)
+        if (conf_check.DEFAULT, 'debug') in changed:
+            # as oslo.log's mutate hook does (_refresh_root_level)
+            std_logging.getLogger().setLevel(
+                std_logging.DEBUG if self.conf.debug else std_logging.INFO)
+        if changed & {('metrics', 'listen_address'),
+                      ('metrics', 'listen_port')}:
+            self.metrics.stop()
+            self._start_metrics()
+        if changed & {('exporter', 'hotplug'),
+                      ('exporter', 'hotplug_debounce')}:
+            if self.hotplug is not None:
+                self.hotplug.stop()
+                self.hotplug = None
+            self._start_hotplug()
+        self.health.heartbeat_interval = (
+            self.conf.exporter.heartbeat_interval)
+
+    def _start_metrics(self):
         mconf = self.conf.metrics
         if mconf.listen_port is not None:
             try:
@@ -374,11 +449,17 @@ class Daemon(object):
             except OSError as exc:
                 LOG.error('Cannot listen for metrics on %s:%s: %s',
                           mconf.listen_address, mconf.listen_port, exc)
+
+    def _start_hotplug(self):
         if self.conf.exporter.hotplug:
             self.hotplug = hotplug.UdevMonitor(hotplug.Debouncer(
                 self.wake, self.conf.exporter.hotplug_debounce))
             if not self.hotplug.start():
                 self.hotplug = None
+
+    def _start_services(self):
+        self._start_metrics()
+        self._start_hotplug()
 
     def _stop_services(self):
         if self.hotplug is not None:
@@ -401,14 +482,18 @@ class Daemon(object):
         try:
             self.exporter.cycle()
             self.failures = 0
+            self.health.record(getattr(self.exporter, 'report', None)
+                               or health.CycleReport(ok=True))
             return True
-        except reconciler_mod.NothingPublished:
+        except reconciler_mod.NothingPublished as exc:
             # logged once per change of state by the exporter
             self.failures += 1
-        except Exception:  # noqa: B902 - the daemon must keep running
+            self.health.record(health.failed(str(exc)))
+        except Exception as exc:  # noqa: B902 - the daemon must keep running
             LOG.exception('Unexpected error in a cycle')
             self.metrics.error('unexpected')
             self.failures += 1
+            self.health.record(health.failed('unexpected error: %s' % exc))
         return False
 
     def run(self):
@@ -426,14 +511,17 @@ class Daemon(object):
                 if self._reload:
                     self._do_reload()
                 self._wake.clear()
-                ok = self.run_cycle()
+                self.run_cycle()
                 self.metrics.write_textfile(self.conf.metrics.textfile)
+                self.status_file.write(self.conf, self.health)
                 if first:
                     ready_timer.cancel()
                     self.notifier.ready()
                     first = False
-                self.notifier.status('last cycle %s' % (
-                    'ok' if ok else 'failed (%d in a row)' % self.failures))
+                self.notifier.status(self.health.status_line())
+                beat = self.health.heartbeat()
+                if beat:
+                    LOG.info('%s', beat)
                 self.notifier.watchdog()
                 if self._reload or self._stop.is_set():
                     continue

@@ -2,6 +2,9 @@ import socket
 
 from oslo_config import cfg
 
+from mdev_traits.mapping import budget
+from mdev_traits.mapping import versions
+
 GROUP = 'exporter'
 
 MODE_DECORATE = 'decorate'
@@ -94,6 +97,20 @@ exporter_opts = [
                     'and logs what it holds back, until this many '
                     'consecutive cycles (daemon cycles or --once runs) '
                     'found the same withdrawal. 1 withdraws at once.'),
+    cfg.StrOpt('status_file',
+               help='File where the daemon (and --once) writes, after every '
+                    'cycle, when the last full sync was and what is held '
+                    'back and why, for "mdev-traits-exporter status". '
+                    'Unset: status.json in the directory of [exporter] '
+                    'state_file.'),
+    cfg.IntOpt('heartbeat_interval',
+               default=3600,
+               min=0,
+               help='Seconds between two "Alive" INFO lines in the log '
+                    '(last full sync, cycles, failures and changes since '
+                    'the previous one), so that a quiet log still shows '
+                    'that the daemon works. 0: none. Cycles that change '
+                    'something log one INFO line each anyway.'),
     cfg.ListOpt('discovery_sources',
                 default=['mdev', 'vdpa'],
                 help='Discovery sources to run, by entry point name in the '
@@ -133,6 +150,41 @@ exporter_opts = [
                      'host offers, naming the file that sets it. Disable '
                      'for a configuration shared by hosts with different '
                      'GPU models.'),
+    cfg.IntOpt('trait_catalog_interval',
+               default=5,
+               min=1,
+               max=1000,
+               help='Read the driver version bucket traits that exist in '
+                    'Placement (GET /traits?name=startswith:'
+                    'CUSTOM_MDEV_SWVER_, one request) every this many '
+                    'cycles. A host at driver version M.m publishes the '
+                    'bucket of its own minor and those of the lower '
+                    'minors of M that exist (some host ran them, or an '
+                    'operator created the trait as a threshold), so a '
+                    'bucket a host creates reaches every host with a '
+                    'later minor within this many cycles. The default '
+                    'keeps the steady state at 1.2 requests per cycle.'),
+    cfg.IntOpt('max_version_buckets',
+               default=versions.DEFAULT_MAX_BUCKETS,
+               min=0,
+               max=64,
+               help='Buckets of lower minors a GPU provider publishes at '
+                    'most, per driver branch: the highest ones that exist '
+                    'in Placement below its own minor. Its own bucket is '
+                    'always published. A minor above %d (a date, a build '
+                    'number) publishes its own bucket only.'
+                    % versions.MAX_MINOR),
+    cfg.IntOpt('max_traits_per_provider',
+               default=budget.DEFAULT_MAX_TRAITS,
+               min=16,
+               max=budget.HARD_MAX_TRAITS,
+               help='Most traits the exporter publishes on one GPU (mdev) '
+                    'provider. Each trait is paid on every scheduling '
+                    'request (Placement returns the traits of every '
+                    'candidate provider). Over it, the provider drops the '
+                    'lowest version buckets from the fleet first, then '
+                    'whole capability families, with a '
+                    'warning; see benchmarks/README.rst for the cost.'),
 ]
 
 

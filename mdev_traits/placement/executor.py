@@ -146,8 +146,9 @@ class Executor(object):
             self._bump_held(op.uuid, before, generations[op.uuid])
             self._update_cache(op.uuid, generations[op.uuid],
                                traits=frozenset(resp.body['traits']))
-            LOG.info('Traits of %s: added %s, removed %s', op.name,
-                     ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
+            # full lists at DEBUG: the cycle's INFO line gives counts
+            LOG.debug('Traits of %s: added %s, removed %s', op.name,
+                      ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
         return resp
 
     def _ensure_resource_classes(self, inventories):
