@@ -261,7 +261,9 @@ class TestRandomized(test_ownership.OwnershipTestCase):
         self.assertEqual(0, exporter.client.write_count(), self.where)
         tree = self.tree()
         self.check_foreign(foreign, tree, -1)
-        desired = service.desired_tree(exporter.conf, exporter.collectors)
+        desired = service.desired_tree(
+            exporter.conf, exporter.collectors,
+            known_traits=exporter.catalog.names())
         self.assertTrue(desired.complete, self.where)
         wanted = {p.name: p for p in desired.providers}
         ours = {n for n in tree if n not in foreign}
