@@ -274,6 +274,16 @@ def desired_tree(conf, collectors=None, known_traits=frozenset()):
     return tree
 
 
+def state_store(conf):
+    """The exporter's ownership record (:mod:`mdev_traits.placement.state`)
+    as configured in ``[exporter]``."""
+    ex = conf.exporter
+    return state_mod.StateStore(
+        ex.state_file, ex.root_provider_name,
+        host_id=state_mod.read_host_id(ex.host_id_file),
+        lock_timeout=ex.state_lock_timeout)
+
+
 class Exporter(object):
     """Runs cycles: discover, map, reconcile."""
 
@@ -287,11 +297,11 @@ class Exporter(object):
         self.client = client or client_mod.client_from_conf(conf)
         self.reconciler = reconciler_mod.Reconciler(
             self.client, conf.exporter.root_provider_name,
-            conf.exporter.mode,
-            state_mod.StateStore(conf.exporter.state_file,
-                                 conf.exporter.root_provider_name),
+            conf.exporter.mode, state_store(conf),
             create_root_provider=conf.exporter.create_root_provider,
-            max_retries=conf.exporter.max_conflict_retries)
+            max_retries=conf.exporter.max_conflict_retries,
+            withdrawal_confirm_cycles=(
+                conf.exporter.withdrawal_confirm_cycles))
         self.catalog = catalog_mod.TraitCatalog(
             self.client, versions.BUCKET_PREFIX,
             conf.exporter.trait_catalog_interval)
@@ -340,7 +350,6 @@ class Exporter(object):
                            'placement_unavailable')
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
-            exc.kind = 'nothing_published'
             raise
         self.report = health.report(tree, result,
                                     self.reconciler.executor.held)

@@ -13,8 +13,10 @@ options of the command (``--config-file``, ``--debug``, ...) go before or
 after the subcommand's name, as with nova-manage and placement-manage.
 
 Exit status: 0 success; 1 nothing could be published (compute node
-provider missing, Placement unreachable, ...); 2 configuration error;
-3 published, but Placement refused some changes.
+provider missing, Placement unreachable, state file locked by another
+exporter for too long, ...); 2 configuration error (also: a state file
+written on another host); 3 published, but Placement refused some
+changes.
 """
 
 import contextlib
@@ -257,6 +259,10 @@ def main(argv=None):
             exporter = service.Exporter(conf, log_errors=False)
             try:
                 result = exporter.cycle()
+            except reconciler_mod.StateRefused as exc:
+                # a state file from another host: the operator must look
+                _error(str(exc))
+                return EXIT_CONFIG
             except reconciler_mod.NothingPublished as exc:
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED

@@ -58,13 +58,45 @@ exporter_opts = [
                       'at the same time does not hit Placement in step.'),
     cfg.StrOpt('state_file',
                default='/var/lib/mdev-traits/state.json',
-               help='File where the exporter records which traits and '
-                    'inventories it set, so that after a restart it '
-                    'still removes only what it owns. When it cannot be '
-                    'read or written the exporter falls back to the '
-                    'trait prefixes it reserves (CUSTOM_MDEV_, '
-                    'CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, '
-                    'CUSTOM_VIRTIO_).'),
+               help='The exporter\'s ownership record: which traits it set '
+                    'on which provider, which providers it created, which '
+                    'resource classes it manages and which reservations it '
+                    'made itself. It writes only what this record names '
+                    'or what it describes this cycle, and records '
+                    'additions and creations before making them. A file '
+                    'that cannot be read is moved aside to '
+                    '<state_file>.corrupt-<UTC time>; then, and only on '
+                    'the providers it describes, traits with the prefixes '
+                    'it reserves (CUSTOM_MDEV_, CUSTOM_PCI_VENDOR_, '
+                    'CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, CUSTOM_VIRTIO_) '
+                    'and the traits it wants that are already there are '
+                    'taken as its own. A record written on another host '
+                    '(see host_id_file) is refused. <state_file>.lock is '
+                    'locked while a cycle runs. Empty: keep the record in '
+                    'memory only (tests).'),
+    cfg.StrOpt('host_id_file',
+               default='/etc/machine-id',
+               advanced=True,
+               help='File whose first line identifies this host in the '
+                    'state file, so that a state file copied from another '
+                    'host (a cloned image) is refused. Unreadable: the '
+                    'record names no host and is not checked.'),
+    cfg.FloatOpt('state_lock_timeout',
+                 default=60.0,
+                 min=0.0,
+                 advanced=True,
+                 help='Seconds to wait for the lock on the state file when '
+                      'another exporter process (the daemon, a --once run) '
+                      'holds it; then the cycle publishes nothing and says '
+                      'so in one line.'),
+    cfg.IntOpt('withdrawal_confirm_cycles',
+               default=3,
+               min=1,
+               help='A cycle that would withdraw more than half of the '
+                    'exporter\'s traits or providers at once only adds, '
+                    'and logs what it holds back, until this many '
+                    'consecutive cycles (daemon cycles or --once runs) '
+                    'found the same withdrawal. 1 withdraws at once.'),
     cfg.StrOpt('status_file',
                help='File where the daemon (and --once) writes, after every '
                     'cycle, when the last full sync was and what is held '

@@ -126,6 +126,12 @@ class TestManageMode(base.PlacementTestCase):
             expect=204)
         builder.remove_parent('0000:3b:00.0')
         builder.remove_parent('0000:5e:00.0')
+        # every device gone at once: held back for two cycles (withdrawal
+        # guard, [exporter] withdrawal_confirm_cycles = 3), done on the
+        # third
+        for _ in range(2):
+            exporter.cycle()
+            self.assertIsNotNone(self.provider('vanish_pci_0000_3b_00_0'))
         exporter.cycle()
         # the free one is gone, the busy one stays, fully reserved
         self.assertIsNone(self.provider('vanish_pci_0000_3b_00_0'))
@@ -189,7 +195,10 @@ class TestDecorateMode(base.PlacementTestCase):
         # type no longer enabled: our traits go, nova's stay
         conf = self.write_conf('deco', builder.root, ['nvidia-999'],
                                'decorate', False)
-        self.exporter(conf).cycle()
+        # (all of them at once: only on the third cycle in a row that
+        # finds the same, see the withdrawal guard)
+        for _ in range(3):
+            self.exporter(conf).cycle()
         self.assertEqual({'OWNER_NOVA'}, self.traits(rp['name']))
         self.assertEqual(nova_inv, {
             rc: {k: v for k, v in rec.items() if k in nova_inv['VGPU']}
