@@ -132,6 +132,17 @@ class Executor(object):
             op.name, resp.status, resp.error_detail))
         return False
 
+    def _rename_provider(self, op, generations):
+        """PUT the provider's new name (mdev_traits.placement.renames)."""
+        resp = self.client.put('/resource_providers/%s' % op.uuid, {
+            'name': op.name, 'parent_provider_uuid': op.parent_uuid})
+        if resp.ok:
+            generations[op.uuid] = resp.body['generation']
+            self.reader.forget(op.uuid)
+            LOG.info('Renamed resource provider %s (%s) to %s, as nova '
+                     'names it', op.old_name, op.uuid, op.name)
+        return resp
+
     def _put(self, url, body, op, generations):
         gen = generations.get(op.uuid, op.generation)
         body = dict(body, resource_provider_generation=gen)
@@ -421,6 +432,8 @@ class Executor(object):
                 resp = self._set_inventories(op, generations)
             elif isinstance(op, plan_mod.DeleteProvider):
                 resp = self._delete_provider(op, generations)
+            elif isinstance(op, plan_mod.RenameProvider):
+                resp = self._rename_provider(op, generations)
             else:  # pragma: no cover - programming error
                 raise TypeError(op)
             if resp.ok:

@@ -51,6 +51,20 @@ class CreateProvider:
 
 
 @dataclasses.dataclass
+class RenameProvider:
+    """Give a provider the exporter created its device's current name
+    (:mod:`mdev_traits.placement.renames`)."""
+    name: str
+    uuid: str
+    old_name: str
+    parent_uuid: typing.Optional[str]
+
+    def describe(self):
+        return 'PUT /resource_providers/%s name=%s (was %s)' % (
+            self.uuid, self.name, self.old_name)
+
+
+@dataclasses.dataclass
 class EnsureTraits:
     traits: typing.Tuple[str, ...]
 

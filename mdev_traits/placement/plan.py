@@ -25,10 +25,13 @@ Ownership`):
   plan names the conflict (:attr:`Plan.conflicts`).
 """
 
+import dataclasses
+
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import record as record_mod
+from mdev_traits.placement import renames as renames_mod
 
 # [exporter] mode values (passed in as plain strings)
 MODE_DECORATE = 'decorate'
@@ -42,6 +45,7 @@ INVENTORY_FIELDS = ops_mod.INVENTORY_FIELDS
 ProviderState = ops_mod.ProviderState
 TreeSnapshot = ops_mod.TreeSnapshot
 CreateProvider = ops_mod.CreateProvider
+RenameProvider = ops_mod.RenameProvider
 EnsureTraits = ops_mod.EnsureTraits
 SetTraits = ops_mod.SetTraits
 SetInventories = ops_mod.SetInventories
@@ -320,6 +324,9 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
     root = snapshot.root
     desired_by_name = desired_tree.by_name()
     provider_ops = []
+    # providers created under an earlier name of their device
+    renamed = renames_mod.renames(desired_tree, snapshot, ownership, manage)
+    ownership = renames_mod.moved(ownership, renamed)
 
     def own(name, traits, rcs, created_uuid):
         if traits:
@@ -345,7 +352,16 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
     for name, desired in sorted(desired_by_name.items()):
         state = snapshot.providers.get(name)
         created = None
-        if state is None:
+        if state is None and name in renamed:
+            old = renamed[name]
+            provider_ops.append(RenameProvider(name, old.uuid, old.name,
+                                               root.uuid))
+            state = dataclasses.replace(old, name=name)
+            count_before(state, desired)
+            created = True
+            # ours under either name until the rename is done
+            new_owned.created[old.name] = old.uuid
+        elif state is None:
             if not manage:
                 if desired.trait_names:
                     result.notes.append(
@@ -376,8 +392,9 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
             result.withdrawn_traits[name] = frozenset(removed)
 
     # Providers under our root that no longer match a discovered device.
+    renamed_from = {state.name for state in renamed.values()}
     for name, state in sorted(snapshot.providers.items()):
-        if name in desired_by_name:
+        if name in desired_by_name or name in renamed_from:
             continue
         count_before(state, None)
         ops, owned_t, owned_rc, created, conflicts = plan_vanished(

@@ -7,6 +7,10 @@ parent, its device_addresses validation and its host-wide max_instances
 import json
 import os
 
+from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.mapping import names
+from mdev_traits.placement import record as record_mod
+from mdev_traits import service
 from mdev_traits.testing import sysfs_builder
 from tests.functional import base
 
@@ -221,3 +225,70 @@ class TestGpuNames(base.PlacementTestCase):
         self.assertIn('HW_GPU_API_VULKAN', self.traits(cfl))
         self.assertEqual({cfl}, self.candidate_providers(
             'HW_GPU_API_VULKAN') & {bdw, cfl})
+
+
+class TestRenameOldProviders(base.PlacementTestCase):
+    """Providers the exporter created under the names it gave non-PCI
+    parents before (``<root>_mtty``) get nova's name, keeping their uuid
+    and allocations (mdev_traits.placement.renames)."""
+
+    def test_old_name_is_renamed_with_its_allocation(self):
+        builder, _ = self.make_host('ren', [])
+        builder.add_virtual_mdev_parent('mtty')
+        conf_path = self.write_conf('ren', builder.root, ['mtty-2'],
+                                    'manage', True, MTTY_CONF)
+        # what an earlier exporter left: its provider, its inventory, a
+        # VM's allocation, and its record of having created the provider
+        root = self.create_root('ren')
+        old_uuid = names.provider_uuid('ren_mtty')
+        self.api('POST', '/resource_providers', {
+            'name': 'ren_mtty', 'uuid': old_uuid,
+            'parent_provider_uuid': root['uuid']}, expect=200)
+        status, _ = self.api('PUT', '/resource_classes/CUSTOM_MTTY')
+        self.assertIn(status, (201, 204))
+        self.api('PUT', '/resource_providers/%s/inventories' % old_uuid, {
+            'resource_provider_generation': 0,
+            'inventories': {'CUSTOM_MTTY': {'total': 12, 'max_unit': 12}}},
+            expect=200)
+        consumer = '0c3b5f0e-7a4c-4a3e-9d0e-0c1f0b3a0a02'
+        self.api('PUT', '/allocations/%s' % consumer, {
+            'allocations': {old_uuid: {'resources': {'CUSTOM_MTTY': 1}}},
+            'project_id': 'p', 'user_id': 'u', 'consumer_generation': None,
+            'consumer_type': 'INSTANCE'}, expect=204)
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', conf_path], project='mdev-traits')
+        service.state_store(conf).save(record_mod.Ownership(
+            created={'ren': root['uuid'], 'ren_mtty': old_uuid},
+            resource_classes={'ren_mtty': frozenset({'CUSTOM_MTTY'})}))
+
+        result = self.exporter(conf_path).cycle()
+        self.assertTrue(result.ok, result.outcome.failed)
+        self.assertIsNone(self.provider('ren_mtty'))
+        rp = self.provider('ren_mtty_mtty')
+        self.assertEqual(old_uuid, rp['uuid'])
+        self.assertEqual(root['uuid'], rp['parent_provider_uuid'])
+        _, body = self.api('GET', '/allocations/%s' % consumer, expect=200)
+        self.assertEqual({old_uuid: {'CUSTOM_MTTY': 1}}, {
+            k: v['resources'] for k, v in body['allocations'].items()})
+        self.assertIn('CUSTOM_MDEV_TYPE_MTTY_2', self.traits('ren_mtty_mtty'))
+        self.assertEqual(12, self.inventories(
+            'ren_mtty_mtty')['CUSTOM_MTTY']['total'])
+        # the record follows: a second cycle writes nothing
+        again = self.exporter(conf_path)
+        again.cycle()
+        self.assertEqual(0, again.client.write_count())
+
+    def test_a_provider_not_recorded_as_ours_is_not_renamed(self):
+        builder, _ = self.make_host('noren', [])
+        builder.add_virtual_mdev_parent('mtty')
+        conf_path = self.write_conf('noren', builder.root, ['mtty-2'],
+                                    'manage', True, MTTY_CONF)
+        root = self.create_root('noren')
+        # someone else's provider that happens to have the old name
+        _, other = self.api('POST', '/resource_providers', {
+            'name': 'noren_mtty', 'parent_provider_uuid': root['uuid']},
+            expect=200)
+        self.assertTrue(self.exporter(conf_path).cycle().ok)
+        self.assertEqual(other['uuid'], self.provider('noren_mtty')['uuid'])
+        self.assertEqual(names.provider_uuid('noren_mtty_mtty'),
+                         self.provider('noren_mtty_mtty')['uuid'])
