@@ -38,6 +38,7 @@ EXIT_PARTIAL = 3
 SUBCOMMANDS = {
     'device-spec': 'mdev_traits.cmd.device_spec',
     'requirements': 'mdev_traits.cmd.requirements',
+    'show': 'mdev_traits.cmd.show',
 }
 
 cli_opts = [
