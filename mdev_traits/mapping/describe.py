@@ -107,8 +107,8 @@ def _api_text(apis):
         if set(versions) == implied:
             out.append('%s up to %s' % (label, _dotted(top)))
         else:
-            out.append('%s %s' % (label, ', '.join(_dotted(v)
-                                                     for v in versions)))
+            listed = ', '.join(_dotted(v) for v in versions)
+            out.append('%s %s' % (label, listed))
     return ', '.join(out)
 
 

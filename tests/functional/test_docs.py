@@ -56,6 +56,7 @@ import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits import conf as mdev_conf
+from mdev_traits import demo
 from mdev_traits.mapping import gpu_contract
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
@@ -66,6 +67,9 @@ from tests.functional import base
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 DOC_SOURCE = os.path.join(REPO, 'doc', 'source')
+README = os.path.join(REPO, 'README.rst')
+# the paragraph of README.rst whose literal block is the demo's output
+README_DEMO_PARAGRAPH = 'What the demo shows'
 FAKE_SYSTEMCTL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                               'fake_systemctl.py')
 
@@ -307,33 +311,33 @@ def rerooted_defaults(root):
 
 
 class GuideCloud(object):
-    """The cloud the guide talks about, around one Placement.
+    """The cloud the guide talks about, around one Placement; every host
+    is a sample host of ``mdev_traits/samples/hosts``.
 
-    * ``gpu-host-1`` ("this host" of the guide): sample host gpu-host-1
-      (two Tesla T4, GRID T4-2Q, driver 535.129.03, one vGPU in use);
-      nova-compute's providers exist, the guide configures and runs the
-      exporter.
+    * ``gpu-host-1`` ("this host" of the guide): two Tesla T4, GRID T4-2Q,
+      driver 535.129.03, one vGPU in use; nova-compute's providers exist,
+      the guide configures and runs the exporter.
     * ``gpu-host-5``: the same hardware, driver 535.161.07; ``gpu-host-3``
-      (sample, one T4 under 525.85.05); ``gpu-host-2`` (sample, A40-2Q on
-      SR-IOV VFs and an Intel iGPU with GVT-g). nova's providers exist and
-      the exporter has published them (``decorate`` mode) before the guide
-      starts.
-    * ``vdpa-host-1``: ConnectX-6 Dx VFs with mlx5_vdpa (recorded
-      outputs), only nova's compute node provider; the guide runs the
-      exporter in ``manage`` mode. ``vdpa-host-2``: an Intel IFC VF
-      (ifcvf), published before the guide starts.
+      (one T4 under 525.85.05); ``gpu-host-2`` (A40-2Q on SR-IOV VFs and
+      an Intel iGPU with GVT-g). nova's providers exist and the exporter
+      has published them (``decorate`` mode) before the guide starts.
+    * ``vdpa-host-1``: ConnectX-6 Dx VFs with mlx5_vdpa, only nova's
+      compute node provider; the guide runs the exporter in ``manage``
+      mode. ``vdpa-host-2``: an Intel IFC VF (ifcvf), published before the
+      guide starts. Their ``vdpa`` tool plays back the sample's
+      ``<host>.vdpa.json``.
     """
 
     GPU_HOSTS = (
-        # name, sample tree, NVIDIA driver version to write (None: as is)
-        ('gpu-host-1', 'gpu-host-1', None, False),
-        ('gpu-host-2', 'gpu-host-2', None, True),
-        ('gpu-host-3', 'gpu-host-3', None, True),
-        ('gpu-host-5', 'gpu-host-1', '535.161.07', True),
+        # name (= sample host), published before the guide starts
+        ('gpu-host-1', False),
+        ('gpu-host-2', True),
+        ('gpu-host-3', True),
+        ('gpu-host-5', True),
     )
     VDPA_HOSTS = (
-        ('vdpa-host-1', 'mlx5', False),
-        ('vdpa-host-2', 'ifcvf', True),
+        ('vdpa-host-1', False),
+        ('vdpa-host-2', True),
     )
     WORKSTATION = 'workstation'
 
@@ -358,35 +362,32 @@ class GuideCloud(object):
                                        ', '.join(self.hosts())))
 
     # -- building ------------------------------------------------------------
+    def _sample(self, name):
+        """Extract sample host ``name`` as the host's ``/sys``; return its
+        configuration snippet."""
+        root = self._host_dirs(name)
+        sysfs_builder.extract_sample_host(name, os.path.join(root, 'sys'))
+        snippet = sysfs_builder.sample_host_path(name)[:-len('.ttar')]
+        with open(snippet + '.conf', encoding='utf-8') as f:
+            return f.read()
+
     def build(self):
-        for name, sample, version, publish in self.GPU_HOSTS:
-            root = self._host_dirs(name)
-            sysfs = os.path.join(root, 'sys')
-            sysfs_builder.extract_sample_host(sample, sysfs)
-            if version is not None:
-                path = os.path.join(sysfs, 'module', 'nvidia', 'version')
-                os.chmod(path, 0o644)
-                with open(path, 'w') as f:
-                    f.write(version + '\n')
-                os.chmod(path, 0o444)
-            snippet = sysfs_builder.sample_host_path(sample)[:-len('.ttar')]
-            with open(snippet + '.conf', encoding='utf-8') as f:
-                devices = f.read()
-            conf = self._background_conf(name, 'decorate', devices)
+        for name, publish in self.GPU_HOSTS:
+            conf = self._background_conf(name, 'decorate',
+                                         self._sample(name))
             self.nova_providers(name, conf)
             if publish:
                 self.publish(conf)
-        for name, set_name, publish in self.VDPA_HOSTS:
-            root = self._host_dirs(name)
-            builder = sysfs_builder.SysfsBuilder(os.path.join(root, 'sys'))
-            vdpa_tool.build_sysfs(builder, set_name)
+        for name, publish in self.VDPA_HOSTS:
+            snippet = self._sample(name)
             tool = self.use_fixture(vdpa_tool.FakeVdpaTool(
-                os.path.join(root, 'usr')))
-            tool.use(set_name)
+                os.path.join(self.root(name), 'usr')))
+            tool.use_sample(name)
             self.nova_root(name)
             if publish:
                 self.publish(self._background_conf(
-                    name, 'manage', '[vdpa]\ncommand = %s\n' % tool.path))
+                    name, 'manage',
+                    snippet + '\n[vdpa]\ncommand = %s\n' % tool.path))
         self._host_dirs(None)
 
     def _host_dirs(self, host):
@@ -649,6 +650,59 @@ def main(argv=None):
         return 1 if failed else 0
     finally:
         stack.cleanUp()
+
+
+# -- the README's demo excerpt ------------------------------------------------
+
+def readme_demo_excerpt(path=README):
+    """The lines of the literal block (``::``) of the README paragraph
+    that starts with :data:`README_DEMO_PARAGRAPH`."""
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    start = next((i for i, line in enumerate(lines)
+                  if line.startswith(README_DEMO_PARAGRAPH)), None)
+    if start is None:
+        raise GuideError('%s: no paragraph "%s..."' % (
+            path, README_DEMO_PARAGRAPH))
+    i = start
+    while i < len(lines) and not lines[i].rstrip().endswith('::'):
+        i += 1
+    body = []
+    for line in lines[i + 1:]:
+        if line.strip() and not line.startswith(' '):
+            break
+        body.append(line)
+    while body and not body[0].strip():
+        body.pop(0)
+    while body and not body[-1].strip():
+        body.pop()
+    if not body:
+        raise GuideError('%s: no literal block after "%s..."' % (
+            path, README_DEMO_PARAGRAPH))
+    margin = min(len(b) - len(b.lstrip()) for b in body if b.strip())
+    return [b[margin:].rstrip() for b in body]
+
+
+class TestReadmeDemo(base.PlacementTestCase):
+    """README.rst shows what ``tox -e demo`` prints: the demo runs here
+    (against this class's Placement, which holds nothing else) and its
+    output must match the README's excerpt, ``...`` as in the guide
+    (blank lines left out on both sides)."""
+
+    def test_demo_excerpt(self):
+        expected = [line for line in readme_demo_excerpt() if line]
+        self.assertGreater(len(expected), 10)
+        out = []
+        status = demo.run(self.placement, self.tmp, say=out.append)
+        actual = '\n'.join(out)
+        self.assertEqual(0, status, actual)
+        actual = ''.join(line + '\n' for line in actual.splitlines()
+                         if line.strip())
+        if not output_matches(expected, actual):
+            self.fail('README.rst demo excerpt differs from the demo:\n'
+                      + '\n'.join(difflib.unified_diff(
+                          expected, normalise_output(actual).splitlines(),
+                          'README.rst', 'demo', lineterm='')))
 
 
 # -- the convention itself (no Placement) ------------------------------------
