@@ -36,6 +36,7 @@ EXIT_PARTIAL = 3
 
 # subcommand -> module (see the module docstring)
 SUBCOMMANDS = {
+    'cleanup': 'mdev_traits.cmd.cleanup',
     'device-spec': 'mdev_traits.cmd.device_spec',
     'requirements': 'mdev_traits.cmd.requirements',
     'show': 'mdev_traits.cmd.show',
