@@ -132,10 +132,11 @@ def run(conf):
                 cleaner, record, actions, dry_run)
             refused.extend('custom trait %s: Placement refused to delete '
                            'it' % t for t in failed)
-            _out('Custom traits: %s%s no provider has (%s)%s' % (
-                would, 'delete %d' % len(deleted),
-                _summary(deleted),
-                '; %d kept, in use' % len(in_use) if in_use else ''))
+            _out('Custom traits no provider has any more: %sdelete %d%s%s'
+                 % (would, len(deleted),
+                    ' (%s)' % _summary(deleted) if deleted else '',
+                    '; %d still on other providers, kept' % len(in_use)
+                    if in_use else ''))
             if not dry_run:
                 store.save(cleanup_mod.remaining_ownership(own, done))
     except client_mod.PlacementUnavailable as exc:
@@ -152,7 +153,7 @@ def run(conf):
 
 
 def _summary(traits):
-    return cleanup_mod.abridged(traits, limit=3) if traits else 'none'
+    return cleanup_mod.abridged(traits, limit=3)
 
 
 def state_mod_errors():

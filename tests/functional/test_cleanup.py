@@ -89,7 +89,8 @@ class TestCleanup(base.PlacementTestCase):
         self.assertIn('%s: would remove %d trait(s); kept: '
                       'CUSTOM_OPERATOR_GOLD, OWNER_NOVA' % (
                           name, len(before[name][0]) - 2), proc.stdout)
-        self.assertIn('Custom traits: would delete 49 no provider has',
+        self.assertIn('Custom traits no provider has any more: would '
+                      'delete 49 (CUSTOM_MDEV_SWVER_NVIDIA_470_1, ',
                       proc.stdout)
         self.assertIn('Dry run: nothing was changed.', proc.stdout)
         self.assertEqual(before, self.tree('cl-deco'))
@@ -113,7 +114,7 @@ class TestCleanup(base.PlacementTestCase):
         self.assertEqual(set(), {t for t in self.all_traits()
                                  if t.startswith('CUSTOM_MDEV_SWVER_'
                                                  'NVIDIA_510_')})
-        self.assertIn('Custom traits: delete 49 no provider has',
+        self.assertIn('Custom traits no provider has any more: delete 49 (',
                       proc.stdout)
         self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
         self.assertFalse(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_470_1'))
