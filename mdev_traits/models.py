@@ -111,11 +111,16 @@ class VdpaDevice:
     max_vq_pairs: typing.Optional[int] = None
     mtu: typing.Optional[int] = None
     mac: typing.Optional[str] = None
-    # features the device offers; ``features_source`` says where they were
-    # read: "device" (dev config show dev_features) or "mgmtdev" (mgmtdev
-    # show dev_features, when the kernel does not report the device's own)
+    # the device's own features (``bit_<n>``), only when the kernel reported
+    # them (netlink VDPA_ATTR_DEV_FEATURES); ``features_source`` says where
+    # they were read, ``features_unknown`` why they are not known (then
+    # none is published: never the management device's upper bound)
     supported_features: typing.Tuple[str, ...] = ()
     features_source: typing.Optional[str] = None
+    features_unknown: typing.Optional[str] = None
+    # what the management device allows (mgmtdev show dev_features): an
+    # upper bound a device may offer only part of; shown, never published
+    mgmtdev_features: typing.Tuple[str, ...] = ()
     negotiated_features: typing.Tuple[str, ...] = ()
     parent: typing.Optional[str] = None        # sysfs name of the parent
     # the closest PCI device above the vDPA device (a VF, a PF, or the PF
@@ -127,6 +132,9 @@ class VdpaDevice:
     pf_netdevs: typing.Tuple[str, ...] = ()
     # not every attribute could be read: add traits, remove nothing
     partial: bool = False
+    # what the tool or kernel could not say (an older iproute2), for
+    # --dry-run
+    notes: typing.Tuple[str, ...] = ()
 
     @property
     def usable_by_vms(self):

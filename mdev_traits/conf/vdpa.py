@@ -24,9 +24,12 @@ vdpa_opts = [
     cfg.IntOpt('command_timeout',
                default=10,
                min=1,
-               help='Seconds each run of the vdpa tool may take. A run '
-                    'that times out counts as a failed read: no vDPA '
-                    'provider is removed in that cycle.'),
+               help='Seconds each run of the vdpa tool may take, and '
+                    'the netlink read of the devices\' own features in '
+                    'all. A "dev show" that times out counts as a failed '
+                    'read: no vDPA provider is changed or removed in that '
+                    'cycle; another command or the netlink read timing '
+                    'out leaves the devices with additions only.'),
     cfg.StrOpt('resource_class',
                default='CUSTOM_VDPA_{type}',
                regex=r'^CUSTOM_[A-Z0-9_]*(\{type\}[A-Z0-9_]*)?$',

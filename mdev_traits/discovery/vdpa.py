@@ -31,40 +31,67 @@ The capabilities are only reported over the "vdpa" generic netlink family
 with ``-j`` it prints one JSON object per command (vdpa/vdpa.c,
 ``pr_out_section_start``: ``{"<section>": {"<handle>": {...}}}``):
 
+What each iproute2 release prints (vdpa/vdpa.c, by tag):
+
 ``vdpa -j mgmtdev show`` -> ``{"mgmtdev": {"pci/0000:3b:00.2": {...}}}``
-    ``supported_classes`` (VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES, ["net"]),
-    ``max_supported_vqs`` (VDPA_ATTR_DEV_MGMTDEV_MAX_VQS), ``dev_features``
-    (VDPA_ATTR_DEV_SUPPORTED_FEATURES: what devices created on it offer,
-    unless created with a ``device_features`` subset).
-``vdpa -j dev show`` -> ``{"dev": {"vdpa0": {...}}}``
+    ``supported_classes`` (VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES, ["net"]);
+    from iproute2 5.18 (pr_out_mgmtdev_show) also ``max_supported_vqs``
+    (VDPA_ATTR_DEV_MGMTDEV_MAX_VQS) and ``dev_features``
+    (VDPA_ATTR_DEV_SUPPORTED_FEATURES: the most a device created on it can
+    offer; not published, see below).
+``vdpa -j dev show`` -> ``{"dev": {"vdpa0": {...}}}`` (every release)
     ``type`` ("network", "block": VDPA_ATTR_DEV_ID), ``mgmtdev``,
     ``vendor_id`` (VDPA_ATTR_DEV_VENDOR_ID, printed in *decimal*: 5555 is
     0x15b3), ``max_vqs`` (VDPA_ATTR_DEV_MAX_VQS), ``max_vq_size``
     (VDPA_ATTR_DEV_MAX_VQ_SIZE).
 ``vdpa -j dev config show`` -> ``{"config": {"vdpa0": {...}}}``
-    ``mac`` (VDPA_ATTR_DEV_NET_CFG_MACADDR), ``link``/``link_announce``
+    iproute2 5.17 and later only: 5.12 to 5.16 (Ubuntu 22.04's 5.15) answer
+    ``Command "config" not found`` and exit 1 (cmd_dev). ``mac``
+    (VDPA_ATTR_DEV_NET_CFG_MACADDR), ``link``/``link_announce``
     (VDPA_ATTR_DEV_NET_STATUS), ``max_vq_pairs``
-    (VDPA_ATTR_DEV_NET_CFG_MAX_VQP: 1 when the device offers neither MQ
-    nor RSS), ``mtu`` (VDPA_ATTR_DEV_NET_CFG_MTU), ``negotiated_features``
-    (VDPA_ATTR_DEV_NEGOTIATED_FEATURES, once a driver negotiated), and on
-    builds that print VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES the device's own
-    ``dev_features``.
+    (VDPA_ATTR_DEV_NET_CFG_MAX_VQP: only when the device offers MQ or RSS,
+    drivers/vdpa/vdpa.c vdpa_dev_net_mq_config_fill), ``mtu``
+    (VDPA_ATTR_DEV_NET_CFG_MTU) and, from iproute2 5.18, once a driver
+    negotiated, ``negotiated_features`` (VDPA_ATTR_DEV_NEGOTIATED_FEATURES).
+    No release prints the device's own features
+    (VDPA_ATTR_DEV_FEATURES, pr_out_dev_net_config): they are read over
+    netlink (mdev_traits.discovery.vdpa_netlink).
+
+Each command degrades on its own: ``dev show`` is needed (without it there
+is no device type, so the source fails as a whole); a tool without ``dev
+config show`` gives devices without its fields (queue pairs then come from
+``max_vqs``), and ``mgmtdev show`` feeds nothing that is published.
+
+The device's own features (``supported_features``) are published only
+when the kernel reports them (Linux 6.2+, VDPA_ATTR_DEV_FEATURES; 6.1:
+VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES) and ``[exporter] sysfs_root`` is
+``/sys`` (netlink describes the running kernel, not another tree).
+Otherwise none are published and ``features_unknown`` says why: the
+management device's list is only an upper bound (``vdpa dev add ...
+device_features`` provisions a subset; mlx5_vnet.c mlx5_vdpa_dev_add
+drops MRG_RXBUF and, without a MAC address, MAC), and a published feature
+trait must never overstate the device.
 
 Feature arrays hold the tool's names (``MQ``, ``VERSION_1``) and, for a
 bit the tool has no name for, the bit number (``" bit_%d"`` in text
-mode): both are kept, a number as ``bit_<n>``. iproute2 prints the keys
-``"link "`` and ``"link_announce "`` with a trailing space (print_string
-with the text-mode key), so every key is stripped before use.
+mode): both are kept, a number as ``bit_<n>``; features read over netlink
+are kept as ``bit_<n>``. iproute2 prints the keys ``"link "`` and
+``"link_announce "`` with a trailing space (print_string with the
+text-mode key), so every key is stripped before use.
 
 Failure handling (nothing here raises to the caller):
 
 * no ``bus/vdpa`` (the vdpa bus module is not loaded) or no device on it:
   an empty, *complete* result and a debug message; the tool is not run,
   so a host without vDPA never warns.
-* the tool is missing, exits non-zero, times out or prints something that
-  is not the expected JSON: one error in the result (logged once per cycle
-  by the service as a warning) and ``incomplete={'vdpa'}``, so no vDPA
-  provider is removed in that cycle.
+* ``dev show`` cannot be run (tool missing), exits non-zero, times out or
+  prints something that is not the expected JSON: one error in the result
+  (logged once per cycle by the service as a warning) and
+  ``incomplete={'vdpa'}``, so no vDPA provider is removed in that cycle.
+* ``dev config show`` fails that way (other than a tool too old to have
+  it), or reading the features over netlink fails: one error, and every
+  device is kept but marked ``partial`` (additions only).
+* ``mgmtdev show`` fails: one error; the devices are not affected.
 * a device that sysfs and the tool do not both list (being created or
   removed right now), or whose driver link is unreadable: left out, and
   the result is incomplete.
@@ -72,132 +99,39 @@ Failure handling (nothing here raises to the caller):
   marked ``partial`` (its provider gets additions only).
 """
 
-import json
+import dataclasses
+import errno
 import os
 import re
-import shlex
-import subprocess
 
 from oslo_log import log as logging
 
 from mdev_traits.discovery import base
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
+from mdev_traits.discovery import vdpa_cli
+from mdev_traits.discovery import vdpa_netlink
 from mdev_traits import models
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_COMMAND = 'vdpa'
-DEFAULT_TIMEOUT = 10
-
-# "type" of vdpa dev show (vdpa.c device_type_name) and the class names of
-# mgmtdev show (vdpa.c class_map) -> the virtio class name used here.
-DEVICE_TYPES = {
-    'network': 'net',
-    'net': 'net',
-    'block': 'block',
-    'blk': 'block',
-}
+# the names this module has always offered
+DEFAULT_COMMAND = vdpa_cli.DEFAULT_COMMAND
+DEFAULT_TIMEOUT = vdpa_cli.DEFAULT_TIMEOUT
+DEVICE_TYPES = vdpa_cli.DEVICE_TYPES
+MGMTDEV_SHOW = vdpa_cli.MGMTDEV_SHOW
+DEV_SHOW = vdpa_cli.DEV_SHOW
+CONFIG_SHOW = vdpa_cli.CONFIG_SHOW
+ToolError = vdpa_cli.ToolError
+UnsupportedCommand = vdpa_cli.UnsupportedCommand
+FormatError = vdpa_cli.FormatError
+parse_uint = vdpa_cli.parse_uint
+parse_features = vdpa_cli.parse_features
+parse_section = vdpa_cli.parse_section
 
 VHOST_DEV_RE = re.compile(r'^vhost-vdpa-\d+$')
-_BIT_RE = re.compile(r'^bit_(\d+)$', re.IGNORECASE)
-
-# (section printed, arguments)
-MGMTDEV_SHOW = ('mgmtdev', ('mgmtdev', 'show'))
-DEV_SHOW = ('dev', ('dev', 'show'))
-CONFIG_SHOW = ('config', ('dev', 'config', 'show'))
-
-
-class ToolError(Exception):
-    """The vdpa tool could not be run or printed something unexpected."""
-
-
-class FormatError(ValueError):
-    """A value in the tool's output has an unexpected type."""
-
-
-# -- parsing (pure) ----------------------------------------------------------
-
-def _clean_keys(obj):
-    """The same dict with keys stripped (``"link "`` -> ``link``)."""
-    return {str(k).strip(): v for k, v in obj.items()}
-
-
-def parse_uint(value, field):
-    """A non-negative integer printed by the tool, or None when absent.
-
-    The tool prints numbers as JSON numbers (vendor_id in decimal);
-    digit strings and ``0x`` hex strings are accepted as well.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise FormatError('%s: not a number: %r' % (field, value))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        try:
-            number = int(text, 16) if text.startswith('0x') else int(text)
-        except ValueError:
-            raise FormatError('%s: not a number: %r' % (field, value[:40]))
-    else:
-        raise FormatError('%s: not a number: %r' % (field, value))
-    if number < 0:
-        raise FormatError('%s: negative: %d' % (field, number))
-    return number
-
-
-def parse_features(value, field):
-    """A tuple of feature names from a feature array.
-
-    Names are upper-cased; a bit number (the tool's JSON for a bit it has
-    no name for) becomes ``bit_<n>``.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, list):
-        raise FormatError('%s: not a list: %r' % (field, value))
-    names = []
-    for item in value:
-        if isinstance(item, bool):
-            raise FormatError('%s: unexpected item %r' % (field, item))
-        if isinstance(item, int):
-            names.append('bit_%d' % item)
-            continue
-        if not isinstance(item, str) or not item.strip():
-            raise FormatError('%s: unexpected item %r' % (field, item))
-        item = item.strip()
-        match = _BIT_RE.match(item)
-        names.append('bit_%s' % match.group(1) if match else item.upper())
-    return tuple(names)
-
-
-def parse_section(text, section, what):
-    """``{handle: {key: value}}`` from the JSON the tool printed.
-
-    :raises ToolError: not JSON, or not ``{"<section>": {...}}``.
-    """
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ToolError('%s printed invalid JSON (%s)' % (what, exc))
-    if not isinstance(data, dict):
-        raise ToolError('%s printed %s instead of a JSON object'
-                        % (what, type(data).__name__))
-    data = _clean_keys(data)
-    body = data.get(section, {})
-    if not isinstance(body, dict):
-        raise ToolError('%s: "%s" is not a JSON object' % (what, section))
-    result = {}
-    for handle, attrs in body.items():
-        if not isinstance(attrs, dict):
-            raise ToolError('%s: entry %r is not a JSON object'
-                            % (what, handle))
-        result[str(handle).strip()] = _clean_keys(attrs)
-    return result
+# netlink describes the running kernel: only read it for the real tree
+REAL_SYSFS = '/sys'
 
 
 # -- the collector ----------------------------------------------------------
@@ -209,10 +143,13 @@ class VdpaCollector(base.Collector):
     kinds = (models.KIND_VDPA,)
 
     def __init__(self, sysfs_root, command=DEFAULT_COMMAND,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, netlink_reader=None):
         super(VdpaCollector, self).__init__(sysfs_root)
         self.command = command
         self.timeout = timeout
+        # (timeout) -> object with read(names) -> {name: Features}; None:
+        # vdpa_netlink.Reader, for the real /sys only
+        self.netlink_reader = netlink_reader
 
     def configure(self, conf):
         """Take ``[vdpa] command`` and ``command_timeout``."""
@@ -229,49 +166,9 @@ class VdpaCollector(base.Collector):
     def devices_dir(self):
         return os.path.join(self.sysfs_root, 'bus', 'vdpa', 'devices')
 
-    # -- running the tool --------------------------------------------------
-
-    def _argv(self):
-        try:
-            argv = shlex.split(self.command or '')
-        except ValueError as exc:
-            raise ToolError('[vdpa] command %r cannot be split: %s'
-                            % (self.command, exc))
-        if not argv:
-            raise ToolError('[vdpa] command is empty')
-        return argv
-
     def run(self, spec):
-        """Run one ``vdpa -j ...`` and return its parsed section.
-
-        :raises ToolError: with a message that says what to do.
-        """
-        section, args = spec
-        argv = self._argv() + ['-j'] + list(args)
-        what = '"%s"' % ' '.join(argv)
-        try:
-            proc = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, capture_output=True,
-                timeout=self.timeout, check=False)
-        except FileNotFoundError:
-            raise ToolError('the vdpa tool %r ([vdpa] command) is not '
-                            'installed: install iproute2 with vdpa '
-                            'support' % argv[0])
-        except PermissionError:
-            raise ToolError('the vdpa tool %r ([vdpa] command) cannot be '
-                            'executed: permission denied' % argv[0])
-        except subprocess.TimeoutExpired:
-            raise ToolError('%s did not finish within %ss ([vdpa] '
-                            'command_timeout)' % (what, self.timeout))
-        except OSError as exc:
-            raise ToolError('%s cannot be run: %s' % (what, exc))
-        if proc.returncode != 0:
-            detail = proc.stderr.decode('utf-8', 'replace').strip()
-            raise ToolError('%s exited with status %d%s' % (
-                what, proc.returncode,
-                ': %s' % detail.splitlines()[-1][:200] if detail else ''))
-        text = proc.stdout.decode('utf-8', 'replace')
-        return parse_section(text, section, what)
+        """Run one ``vdpa -j ...`` (:func:`vdpa_cli.run`)."""
+        return vdpa_cli.run(self.command, self.timeout, spec)
 
     # -- collect -------------------------------------------------------------
 
@@ -288,9 +185,7 @@ class VdpaCollector(base.Collector):
             return models.DiscoveryResult()
 
         try:
-            mgmtdevs = self.run(MGMTDEV_SHOW)
             devs = self.run(DEV_SHOW)
-            configs = self.run(CONFIG_SHOW)
         except ToolError as exc:
             LOG.debug('vdpa tool failed: %s', exc)
             return self.failed([
@@ -299,6 +194,19 @@ class VdpaCollector(base.Collector):
                                               self.devices_dir)])
 
         errors = []
+        mgmtdevs = self._optional(MGMTDEV_SHOW, errors)
+        configs = self._optional(CONFIG_SHOW, errors)
+        # partial: a read that failed this cycle (not a tool or kernel too
+        # old to have it): the devices' providers get additions only
+        config_failed = configs is None
+        config_note = None
+        if isinstance(configs, UnsupportedCommand):
+            config_note = 'vdpa dev config show: %s' % configs
+            configs = {}
+        configs = configs or {}
+        if not isinstance(mgmtdevs, dict):
+            mgmtdevs = {}
+
         complete = True
         devices = []
         in_sysfs = set(names)
@@ -309,18 +217,81 @@ class VdpaCollector(base.Collector):
                           'added or removed?): left as it is this cycle'
                           % (name, where))
             complete = False
-        for name in sorted(in_sysfs & in_tool):
+        both = sorted(in_sysfs & in_tool)
+        features = self._device_features(both, errors)
+        for name in both:
             try:
-                devices.append(self._read_device(
+                device = self._read_device(
                     name, devs[name], configs.get(name, {}), mgmtdevs,
-                    errors))
+                    errors)
             except (sysfs.SysfsReadError, FormatError) as e:
                 errors.append('vdpa: skipping device %s: %s' % (name, e))
                 complete = False
+                continue
+            devices.append(self._with_features(
+                device, features.get(name), config_failed, config_note))
         return models.DiscoveryResult(
             vdpa_devices=tuple(devices), complete=complete,
             incomplete=frozenset() if complete else frozenset(self.kinds),
             errors=tuple(errors))
+
+    def _optional(self, spec, errors):
+        """The section of a command the devices can do without: the parsed
+        output, the :class:`UnsupportedCommand` error for a tool without
+        it, or None (and an error) when it failed."""
+        try:
+            return self.run(spec)
+        except UnsupportedCommand as exc:
+            LOG.debug('vdpa tool: %s', exc)
+            return exc
+        except ToolError as exc:
+            errors.append('vdpa: %s' % exc)
+            return None
+
+    def _device_features(self, names, errors):
+        """{name: vdpa_netlink.Features} of the devices' own features."""
+        if not names:
+            return {}
+        reader = self.netlink_reader
+        if reader is None:
+            if os.path.realpath(self.sysfs_root) != REAL_SYSFS:
+                reason = ('not read: netlink describes the running kernel '
+                          'and [exporter] sysfs_root is %s, not %s'
+                          % (self.sysfs_root, REAL_SYSFS))
+                return {n: vdpa_netlink.Features(None, None, reason, False)
+                        for n in names}
+            reader = vdpa_netlink.Reader
+        try:
+            return reader(self.timeout).read(names)
+        except vdpa_netlink.NetlinkError as exc:
+            transient = exc.errno != errno.ENOENT
+            if transient:
+                errors.append('vdpa: reading the devices\' features over '
+                              'netlink failed: %s' % exc)
+            return {n: vdpa_netlink.Features(
+                None, None, 'netlink: %s' % exc, transient) for n in names}
+
+    @staticmethod
+    def _with_features(device, features, config_failed, config_note):
+        notes = []
+        if config_note:
+            notes.append(config_note)
+        partial = device.partial or config_failed
+        if features is not None and features.features is not None:
+            supported = tuple('bit_%d' % bit for bit in
+                              vdpa_netlink.feature_bits(features.features))
+            source = 'netlink VDPA_CMD_DEV_CONFIG_GET %s: %s' % (
+                device.name, features.source)
+            unknown = None
+        else:
+            supported, source = (), None
+            unknown = (features.reason if features is not None
+                       else 'not read')
+            partial = partial or bool(features and features.transient)
+        return dataclasses.replace(
+            device, supported_features=supported, features_source=source,
+            features_unknown=unknown, partial=partial,
+            notes=tuple(notes))
 
     # -- one device ----------------------------------------------------------
 
@@ -348,13 +319,9 @@ class VdpaCollector(base.Collector):
         mgmtdev = str(mgmtdev).strip() if mgmtdev else None
         mgmt = mgmtdevs.get(mgmtdev, {}) if mgmtdev else {}
 
-        supported = parse_features(config.get('dev_features'),
-                                   'dev_features')
-        source = 'device' if supported is not None else None
-        if supported is None:
-            supported = parse_features(mgmt.get('dev_features'),
-                                       'mgmtdev dev_features')
-            source = 'mgmtdev' if supported is not None else None
+        # the upper bound, shown with features_unknown, never published
+        mgmtdev_features = parse_features(mgmt.get('dev_features'),
+                                          'mgmtdev dev_features')
 
         partial = False
         parent_dir = os.path.dirname(device_dir)
@@ -390,8 +357,7 @@ class VdpaCollector(base.Collector):
                                     'max_vq_pairs'),
             mtu=parse_uint(config.get('mtu'), 'mtu'),
             mac=str(config['mac']).strip() if config.get('mac') else None,
-            supported_features=supported or (),
-            features_source=source,
+            mgmtdev_features=mgmtdev_features or (),
             negotiated_features=parse_features(
                 config.get('negotiated_features'),
                 'negotiated_features') or (),

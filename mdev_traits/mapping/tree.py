@@ -29,6 +29,8 @@ class DesiredProvider:
     partial: bool = False
     # models.KIND_*: which discovery source it comes from
     kind: str = models.KIND_MDEV
+    # what could not be read and what it leaves out (``--dry-run``)
+    notes: typing.Tuple[str, ...] = ()
 
     @property
     def trait_names(self):
@@ -47,6 +49,7 @@ class DesiredProvider:
                               sorted(self.traits.items())},
             'partial': self.partial,
             'kind': self.kind,
+            'notes': list(self.notes),
         }
 
 

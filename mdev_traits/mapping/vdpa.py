@@ -182,15 +182,15 @@ def device_traits(device, config):
     for level in levels(device.max_vq_size):
         traits.add(contract.VDPA_MAX_VQ_SIZE, size_src, level=level)
 
-    if device.features_source == 'device':
-        feat_src = 'vdpa dev config show %s: dev_features' % device.name
-    else:
-        feat_src = 'vdpa mgmtdev show %s: dev_features' % device.mgmtdev
-    for printed in device.supported_features:
+    # only the device's own features (read from the kernel); never the
+    # management device's list, which a device may offer only part of
+    # (mdev_traits.discovery.vdpa_netlink)
+    feat_src = device.features_source
+    for printed in (device.supported_features if feat_src else ()):
         feature = feature_entry(device.device_type, printed)
         if feature is None:
             continue
-        src = '%s %s (bit %d)' % (feat_src, printed, feature.bit)
+        src = '%s (bit %d)' % (feat_src, feature.bit)
         traits.add(contract.VIRTIO_FEATURE, src, name=feature.name)
         if feature.standard:
             traits.add_standard(feature.standard, src)
@@ -204,6 +204,24 @@ def device_traits(device, config):
         traits.add_exact(neutron_trait(contract.NEUTRON_VNIC_TYPE_PREFIX,
                                        contract.NEUTRON_VNIC_TYPE_VDPA), src)
     return traits.result()
+
+
+def device_notes(device):
+    """What could not be read about ``device`` and what that leaves out,
+    for ``--dry-run``."""
+    notes = list(device.notes)
+    if not device.features_source:
+        note = ('virtio feature traits: none published, the device\'s own '
+                'features are unknown (%s)' % (device.features_unknown
+                                               or 'not read'))
+        if device.mgmtdev_features:
+            note += ('; its management device %s allows at most: %s' % (
+                device.mgmtdev, ' '.join(device.mgmtdev_features)))
+        notes.append(note)
+    if device.max_vq_pairs is None and device.device_type == 'net':
+        notes.append('no max_vq_pairs from vdpa dev config show: queue '
+                     'pairs from max_vqs // 2')
+    return tuple(notes)
 
 
 def inventory_for(resource_class):
@@ -252,6 +270,7 @@ def vdpa_providers(discovery, config, root_name, warnings):
             traits=device_traits(device, config),
             partial=device.partial,
             kind=models.KIND_VDPA,
+            notes=device_notes(device),
         ))
     return providers
 

@@ -27,7 +27,11 @@ Feature = collections.namedtuple('Feature', 'bit name tool_name standard')
 
 # Bits that do not depend on the device type: 24 and 27 are legacy
 # (virtio_config.h, #ifndef VIRTIO_CONFIG_NO_LEGACY), 28 to 41 the
-# transport range (VIRTIO_TRANSPORT_F_START 28 .. VIRTIO_TRANSPORT_F_END).
+# transport range: include/uapi/linux/virtio_config.h defines
+# VIRTIO_TRANSPORT_F_START 28 and VIRTIO_TRANSPORT_F_END 42, one past the
+# last transport bit (drivers/virtio/virtio_ring.c vring_transport_features
+# loops ``i < VIRTIO_TRANSPORT_F_END``). iproute2's print_features
+# (vdpa/vdpa.c) names 28..42 from ext_feature_strs, 42 unnamed: bit_42.
 TRANSPORT_FEATURES = (
     Feature(24, 'VIRTIO_F_NOTIFY_ON_EMPTY', 'NOTIFY_ON_EMPTY', None),
     Feature(27, 'VIRTIO_F_ANY_LAYOUT', 'ANY_LAYOUT', None),

@@ -24,6 +24,7 @@ interpreter in its ``#!`` line) and writes its scenario next to it, in
      "mode": "ok",            # or exit1, badjson, hang, trailing-space
      "fail_on": ["dev config show"],   # commands the mode applies to
                                        # (all when absent)
+     "unsupported": ["dev config show"],  # commands this iproute2 lacks
      "log": "/path/calls.log"}         # one line per invocation
 
 The recorded files are printed verbatim (``vdpa -j`` prints one compact
@@ -40,6 +41,11 @@ JSON object). Failure modes, as seen on real hosts:
 ``trailing-space``
     every key of every device object gets a trailing space, the way
     iproute2 prints ``"link "`` and ``"link_announce "``.
+
+A command in ``unsupported`` answers as iproute2 5.12 to 5.16 answer ``vdpa
+-j dev config show`` (vdpa/vdpa.c v5.15.0, cmd_dev: ``Command "config" not
+found`` on stderr, -ENOENT so main exits 1; vdpa_fini -> jsonw_destroy
+still prints the newline of the empty JSON writer on stdout).
 """
 
 import json
@@ -103,6 +109,12 @@ def main(argv):
     if not json_mode:
         sys.stderr.write('fake vdpa: only JSON (-j) output is recorded\n')
         return 2
+
+    if command in scenario.get('unsupported', ()):
+        # "dev config show": cmd_dev does not know "config"
+        sys.stderr.write('Command "%s" not found\n' % words[1])
+        sys.stdout.write('\n')
+        return 1
 
     mode = scenario.get('mode', 'ok')
     fail_on = scenario.get('fail_on')

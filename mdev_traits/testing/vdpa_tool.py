@@ -66,12 +66,18 @@ SYSFS_LAYOUTS = {
         vdpa=[('vdpa2', 'devices/vdpasim_net')]),
 }
 SYSFS_LAYOUTS['vdpa_sim_net-iproute2-5.12'] = SYSFS_LAYOUTS['vdpa_sim_net']
+SYSFS_LAYOUTS['mlx5-iproute2-5.15'] = SYSFS_LAYOUTS['mlx5']
+SYSFS_LAYOUTS['mlx5-provisioned'] = dict(
+    pci=SYSFS_LAYOUTS['mlx5']['pci'][:2], vdpa=[('vdpa0', '0000:3b:00.2')])
 
 
 def recorded(set_name, command):
-    """The parsed recorded output of ``command`` for ``set_name``."""
-    with open(os.path.join(OUTPUTS_DIR, set_name,
-                           COMMAND_FILES[command])) as f:
+    """The parsed recorded output of ``command`` for ``set_name``, or None
+    when that tool has no such command (no file recorded)."""
+    path = os.path.join(OUTPUTS_DIR, set_name, COMMAND_FILES[command])
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
         return json.load(f)
 
 
@@ -171,17 +177,22 @@ class FakeVdpaTool(fixtures.Fixture):
         :param fail_on: the commands ``mode`` applies to (default: all).
         """
         data = {}
+        unsupported = []
         for command in COMMAND_FILES:
             section = SECTIONS[command]
             merged = {}
-            for set_name in set_names:
-                merged.update(recorded(set_name, command).get(section, {}))
+            outputs = [recorded(s, command) for s in set_names]
+            if set_names and all(o is None for o in outputs):
+                unsupported.append(command)
+            for output in outputs:
+                merged.update((output or {}).get(section, {}))
             for name in drop:
                 if section != 'mgmtdev':
                     merged.pop(name, None)
             data[command] = merged
         self.use_data(data['mgmtdev show'], data['dev show'],
-                      data['dev config show'], mode=mode, fail_on=fail_on)
+                      data['dev config show'], mode=mode, fail_on=fail_on,
+                      unsupported=unsupported)
 
     def use_sample(self, name):
         """Print what sample host ``name`` ships in ``<name>.vdpa.json``
@@ -195,10 +206,11 @@ class FakeVdpaTool(fixtures.Fixture):
                         for command in COMMAND_FILES))
 
     def use_data(self, mgmtdev=None, dev=None, config=None, mode='ok',
-                 fail_on=None, raw=None):
+                 fail_on=None, raw=None, unsupported=()):
         """Print ``{"mgmtdev": mgmtdev}``, ``{"dev": dev}`` and
         ``{"config": config}`` (compact, as the tool prints them), or the
-        text in ``raw`` ({command: text}) where given."""
+        text in ``raw`` ({command: text}) where given; the commands in
+        ``unsupported`` answer as an iproute2 without them does."""
         if os.path.isdir(self.outputs_dir):
             shutil.rmtree(self.outputs_dir)
         os.makedirs(self.outputs_dir)
@@ -214,7 +226,8 @@ class FakeVdpaTool(fixtures.Fixture):
             with open(path, 'w') as f:
                 f.write(text)
             outputs[command] = path
-        scenario = {'outputs': outputs, 'mode': mode, 'log': self.log}
+        scenario = {'outputs': outputs, 'mode': mode, 'log': self.log,
+                    'unsupported': list(unsupported)}
         if fail_on is not None:
             scenario['fail_on'] = list(fail_on)
         with open(self.scenario_path, 'w') as f:

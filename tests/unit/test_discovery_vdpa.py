@@ -10,9 +10,11 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import errno
 import json
 import logging
 import os
+import subprocess
 
 import fixtures
 import testtools
@@ -20,6 +22,7 @@ import testtools
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.discovery import base
 from mdev_traits.discovery import vdpa
+from mdev_traits.discovery import vdpa_netlink
 from mdev_traits import models
 from mdev_traits.testing import sysfs_builder
 from mdev_traits.testing import vdpa_tool
@@ -29,6 +32,26 @@ def _read(set_name, command):
     with open(os.path.join(vdpa_tool.OUTPUTS_DIR, set_name,
                            vdpa_tool.COMMAND_FILES[command])) as f:
         return f.read()
+
+
+class FakeReader(object):
+    """Stands for vdpa_netlink.Reader: ``answer`` is {name: Features} or
+    the NetlinkError to raise."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.asked = []
+        self.timeout = None
+
+    def __call__(self, timeout):
+        self.timeout = timeout
+        return self
+
+    def read(self, names):
+        self.asked.append(list(names))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return dict(self.answer)
 
 
 class TestParsing(testtools.TestCase):
@@ -99,10 +122,10 @@ class _Base(testtools.TestCase):
         return [line for line in self.logger.output.splitlines()
                 if line.startswith(('WARNING', 'ERROR'))]
 
-    def collect(self, command=None, timeout=10):
+    def collect(self, command=None, timeout=10, netlink_reader=None):
         collector = vdpa.VdpaCollector(
             self.sysfs.root, command=command or self.tool.path,
-            timeout=timeout)
+            timeout=timeout, netlink_reader=netlink_reader)
         return collector.collect()
 
     def host(self, *sets, drivers=None, drop=(), mode='ok', fail_on=None):
@@ -135,11 +158,16 @@ class TestRecordedHosts(_Base):
                          (vdpa0.vendor_id, vdpa0.max_vqs, vdpa0.max_vq_size,
                           vdpa0.max_vq_pairs, vdpa0.mtu))
         self.assertEqual('e4:11:c6:d3:45:f0', vdpa0.mac)
-        # mainline iproute2: the management device's features
-        self.assertEqual('mgmtdev', vdpa0.features_source)
-        self.assertIn('MQ', vdpa0.supported_features)
-        self.assertIn('RING_PACKED', vdpa0.supported_features)
-        self.assertNotIn('RING_PACKED', vdpa0.negotiated_features)
+        # no iproute2 prints the device's own features; netlink is not
+        # read for a tree that is not /sys: none, and why
+        self.assertIsNone(vdpa0.features_source)
+        self.assertEqual((), vdpa0.supported_features)
+        self.assertIn('sysfs_root', vdpa0.features_unknown)
+        # the management device's list is kept as an upper bound only:
+        # mlx5_vnet.c get_supported_features sets MAC, never RING_PACKED
+        self.assertIn('MAC', vdpa0.mgmtdev_features)
+        self.assertNotIn('RING_PACKED', vdpa0.mgmtdev_features)
+        self.assertIn('MQ', vdpa0.negotiated_features)
         self.assertEqual((), vdpa1.negotiated_features)
         self.assertEqual(2, vdpa1.max_vq_pairs)
         # the VF, its PF and the PF's netdev
@@ -150,18 +178,18 @@ class TestRecordedHosts(_Base):
         self.assertEqual('0000:3b:00.0', vdpa0.physfn)
         self.assertEqual(('ens1f0np0',), vdpa0.pf_netdevs)
         self.assertFalse(vdpa0.partial)
-        self.assertEqual([['-j', 'mgmtdev', 'show'], ['-j', 'dev', 'show'],
+        # dev show first: without it there is nothing to describe
+        self.assertEqual([['-j', 'dev', 'show'], ['-j', 'mgmtdev', 'show'],
                           ['-j', 'dev', 'config', 'show']],
                          self.tool.calls())
         self.assertEqual([], self.warnings())
 
-    def test_ifcvf_device_features(self):
+    def test_ifcvf(self):
         self.host('ifcvf')
         (dev,) = self.collect().vdpa_devices
-        # this build prints the device's own dev_features: they win over
-        # the management device's (which lists bit 40 as a bare number)
-        self.assertEqual('device', dev.features_source)
-        self.assertNotIn('bit_40', dev.supported_features)
+        # the management device lists bit 40 as a bare number
+        self.assertIn('bit_40', dev.mgmtdev_features)
+        self.assertEqual((), dev.supported_features)
         self.assertEqual((32902, 32768, 4), (dev.vendor_id, dev.max_vq_size,
                                              dev.max_vq_pairs))
         self.assertEqual(('1af4', '1041', '8086', '001a'),
@@ -179,18 +207,104 @@ class TestRecordedHosts(_Base):
         self.assertEqual('vdpasim_net', dev.mgmtdev_driver)
         self.assertEqual('vdpasim_net', dev.parent)
         self.assertIsNone(dev.pci)
-        self.assertEqual((0, 3, 1), (dev.vendor_id, dev.max_vqs,
-                                     dev.max_vq_pairs))
+        # no MQ: the kernel reports no max_vq_pairs
+        # (vdpa_dev_net_mq_config_fill)
+        self.assertEqual((0, 3, None), (dev.vendor_id, dev.max_vqs,
+                                        dev.max_vq_pairs))
 
     def test_old_iproute2(self):
         self.host('vdpa_sim_net-iproute2-5.12')
         result = self.collect()
         self.assertTrue(result.complete)
+        self.assertEqual((), result.errors)
         (dev,) = result.vdpa_devices
         self.assertIsNone(dev.max_vq_pairs)
         self.assertEqual((), dev.supported_features)
         self.assertIsNone(dev.features_source)
         self.assertEqual(2, dev.max_vqs)
+        self.assertFalse(dev.partial)
+        (note,) = dev.notes
+        self.assertIn('Command "config" not found', note)
+        self.assertEqual([], self.warnings())
+
+    def test_recorded_old_tool_answers_as_iproute2_5_15(self):
+        # vdpa/vdpa.c v5.15.0 cmd_dev: stderr, exit 1, and the newline of
+        # the empty JSON writer on stdout
+        self.host('mlx5-iproute2-5.15')
+        proc = subprocess.run([self.tool.path, '-j', 'dev', 'config',
+                               'show'], capture_output=True, check=False)
+        self.assertEqual((1, b'\n', b'Command "config" not found\n'),
+                         (proc.returncode, proc.stdout, proc.stderr))
+        mgmt = json.loads(subprocess.run(
+            [self.tool.path, '-j', 'mgmtdev', 'show'], capture_output=True,
+            check=True).stdout)
+        self.assertEqual({'supported_classes': ['net']},
+                         mgmt['mgmtdev']['pci/0000:3b:00.2'])
+
+    def test_ubuntu_22_04_iproute2_5_15(self):
+        # a 6.x kernel (HWE) with Ubuntu 22.04's iproute2 5.15: no "dev
+        # config show", no max_supported_vqs or dev_features: degrade per
+        # field, every device still there
+        self.host('mlx5-iproute2-5.15')
+        result = self.collect()
+        self.assertTrue(result.complete, result.errors)
+        self.assertEqual((), result.errors)
+        vdpa0, vdpa1 = result.vdpa_devices
+        self.assertEqual((17, 256, None, None, None),
+                         (vdpa0.max_vqs, vdpa0.max_vq_size,
+                          vdpa0.max_vq_pairs, vdpa0.mtu, vdpa0.mac))
+        self.assertEqual((), vdpa0.mgmtdev_features)
+        self.assertEqual('mlx5_core', vdpa0.mgmtdev_driver)
+        self.assertFalse(vdpa0.partial or vdpa1.partial)
+        self.assertEqual(['-j', 'dev', 'config', 'show'],
+                         self.tool.calls()[-1])
+        self.assertEqual([], self.warnings())
+
+    def test_features_read_over_netlink(self):
+        # the reader (vdpa_netlink.Reader on the real /sys) gives the
+        # device's own features: provisioned CTRL_VQ VERSION_1
+        # ACCESS_PLATFORM, less than the management device allows
+        self.host('mlx5-provisioned')
+        reader = FakeReader({'vdpa0': vdpa_netlink.Features(
+            0x300020000, 'VDPA_ATTR_DEV_FEATURES', None, False)})
+        result = self.collect(timeout=2, netlink_reader=reader)
+        (dev,) = result.vdpa_devices
+        self.assertEqual(('bit_17', 'bit_32', 'bit_33'),
+                         dev.supported_features)
+        self.assertIn('VDPA_ATTR_DEV_FEATURES', dev.features_source)
+        self.assertIsNone(dev.features_unknown)
+        self.assertIn('MQ', dev.mgmtdev_features)
+        self.assertEqual([['vdpa0']], reader.asked)
+        self.assertEqual(2, reader.timeout)
+
+    def test_features_not_reported_by_the_kernel(self):
+        self.host('mlx5')
+        reader = FakeReader({n: vdpa_netlink.Features(
+            None, None, vdpa_netlink.NOT_REPORTED, False)
+            for n in ('vdpa0', 'vdpa1')})
+        result = self.collect(netlink_reader=reader)
+        self.assertTrue(result.complete)
+        self.assertEqual((), result.errors)
+        for dev in result.vdpa_devices:
+            self.assertEqual((), dev.supported_features)
+            self.assertEqual(vdpa_netlink.NOT_REPORTED, dev.features_unknown)
+            self.assertFalse(dev.partial)
+
+    def test_netlink_failure_makes_devices_partial(self):
+        self.host('mlx5')
+        reader = FakeReader(vdpa_netlink.NetlinkError(
+            'no netlink answer within 2s', errno.ETIMEDOUT))
+        result = self.collect(netlink_reader=reader)
+        self.assertTrue(result.complete)
+        (error,) = result.errors
+        self.assertIn('no netlink answer', error)
+        self.assertTrue(all(d.partial for d in result.vdpa_devices))
+        # no vdpa family (module not loaded): steady, not a failure
+        reader = FakeReader(vdpa_netlink.NetlinkError(
+            'no "vdpa" family', errno.ENOENT))
+        result = self.collect(netlink_reader=reader)
+        self.assertEqual((), result.errors)
+        self.assertFalse(any(d.partial for d in result.vdpa_devices))
 
     def test_every_key_with_a_trailing_space(self):
         self.host('mlx5', 'ifcvf', mode='trailing-space')
@@ -198,7 +312,7 @@ class TestRecordedHosts(_Base):
         self.assertTrue(result.complete, result.errors)
         self.assertEqual([8, 2, 4], [d.max_vq_pairs
                                      for d in result.vdpa_devices])
-        self.assertEqual('device', result.vdpa_devices[2].features_source)
+        self.assertIn('MAC', result.vdpa_devices[0].mgmtdev_features)
 
     def test_drivers(self):
         self.host('mlx5', 'vdpa_sim_net',
@@ -296,9 +410,31 @@ class TestToolFailures(_Base):
         self.assertOneError(self.collect(), 'exited with status 1',
                             'Failed to connect to vdpa Netlink')
 
-    def test_one_command_fails(self):
+    def test_dev_show_fails(self):
+        self.host('mlx5', mode='exit1', fail_on=['dev show'])
+        self.assertOneError(self.collect(), 'dev show')
+
+    def test_config_show_fails_devices_are_partial(self):
+        # not a tool without the command: a failed read, so the devices
+        # are described with what is known and get additions only
         self.host('mlx5', mode='exit1', fail_on=['dev config show'])
-        self.assertOneError(self.collect(), 'dev config show')
+        result = self.collect()
+        self.assertTrue(result.complete)
+        (error,) = result.errors
+        self.assertIn('dev config show', error)
+        self.assertEqual([(None, True), (None, True)],
+                         [(d.max_vq_pairs, d.partial)
+                          for d in result.vdpa_devices])
+
+    def test_mgmtdev_show_fails_devices_unaffected(self):
+        self.host('mlx5', mode='hang', fail_on=['mgmtdev show'])
+        result = self.collect(timeout=1)
+        self.assertTrue(result.complete)
+        (error,) = result.errors
+        self.assertIn('mgmtdev show', error)
+        self.assertEqual([(8, False), (2, False)],
+                         [(d.max_vq_pairs, d.partial)
+                          for d in result.vdpa_devices])
 
     def test_bad_json(self):
         self.host('mlx5', mode='badjson')

@@ -26,9 +26,14 @@ from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 from mdev_traits.placement import plan
 
-MLX5_FEATURES = ('CSUM', 'GUEST_CSUM', 'MTU', 'HOST_TSO4', 'HOST_TSO6',
-                 'STATUS', 'CTRL_VQ', 'CTRL_VLAN', 'MQ', 'CTRL_MAC_ADDR',
-                 'VERSION_1', 'ACCESS_PLATFORM', 'RING_PACKED')
+# the device's own features as read over netlink (VDPA_ATTR_DEV_FEATURES
+# of an mlx5 VF device created without device_features: mlx5_vnet.c
+# get_supported_features less MRG_RXBUF): CSUM GUEST_CSUM MTU MAC HOST_TSO4
+# HOST_TSO6 STATUS CTRL_VQ CTRL_VLAN MQ CTRL_MAC_ADDR VERSION_1
+# ACCESS_PLATFORM
+MLX5_FEATURES = tuple('bit_%d' % b for b in (0, 1, 3, 5, 11, 12, 16, 17, 19,
+                                             22, 23, 32, 33))
+MLX5_SOURCE = 'netlink VDPA_CMD_DEV_CONFIG_GET vdpa0: VDPA_ATTR_DEV_FEATURES'
 
 
 def mlx5_device(name='vdpa0', pairs=8, **kw):
@@ -37,7 +42,7 @@ def mlx5_device(name='vdpa0', pairs=8, **kw):
         mgmtdev_driver='mlx5_core', driver='vhost_vdpa',
         vhost_dev='vhost-vdpa-0', vendor_id=5555, max_vqs=2 * pairs + 1,
         max_vq_size=256, max_vq_pairs=pairs, mtu=1500,
-        supported_features=MLX5_FEATURES, features_source='mgmtdev',
+        supported_features=MLX5_FEATURES, features_source=MLX5_SOURCE,
         parent='0000:3b:00.2',
         pci=models.PciInfo(address='0000:3b:00.2', vendor='15b3',
                            device='101e', driver='mlx5_core', numa_node=0),
@@ -157,7 +162,7 @@ class TestTraits(testtools.TestCase):
             'CUSTOM_VIRTIO_NET_F_CTRL_VQ', 'CUSTOM_VIRTIO_NET_F_CTRL_VLAN',
             'CUSTOM_VIRTIO_NET_F_MQ', 'CUSTOM_VIRTIO_NET_F_CTRL_MAC_ADDR',
             'CUSTOM_VIRTIO_F_VERSION_1', 'CUSTOM_VIRTIO_F_ACCESS_PLATFORM',
-            'CUSTOM_VIRTIO_F_RING_PACKED',
+            'CUSTOM_VIRTIO_NET_F_MAC',
             'HW_NIC_MULTIQUEUE', 'HW_NIC_OFFLOAD_TX', 'HW_NIC_OFFLOAD_RX',
             'HW_NIC_OFFLOAD_TSO',
         } | {'CUSTOM_VDPA_MAX_VQ_SIZE_%d' % (1 << k) for k in range(9)}
@@ -165,8 +170,9 @@ class TestTraits(testtools.TestCase):
         for trait, sources in prov.traits.items():
             self.assertTrue(sources, trait)
             self.assertTrue(names.is_valid_trait(trait), trait)
-        self.assertIn('dev_features MQ (bit 22)',
-                      prov.traits['CUSTOM_VIRTIO_NET_F_MQ'][0])
+        self.assertEqual([MLX5_SOURCE + ' (bit 22)'],
+                         list(prov.traits['CUSTOM_VIRTIO_NET_F_MQ']))
+        self.assertEqual((), prov.notes)
         self.assertEqual(2, len(prov.traits['HW_NIC_OFFLOAD_TSO']))
         # every CUSTOM_ trait is in the exporter's reserved namespace,
         # except PCI ones (shared with mdev parents)
@@ -208,7 +214,7 @@ class TestTraits(testtools.TestCase):
             supported_features=('MTU', 'MAC', 'CTRL_VQ', 'CTRL_MAC_ADDR',
                                 'ANY_LAYOUT', 'VERSION_1',
                                 'ACCESS_PLATFORM'),
-            features_source='mgmtdev', parent='vdpasim_net')
+            features_source='netlink', parent='vdpasim_net')
         (prov,) = build([sim]).providers
         self.assertIn('CUSTOM_VDPA_MGMTDEV_DRIVER_VDPASIM_NET', prov.traits)
         self.assertIn('CUSTOM_VDPA_MAX_VQ_PAIRS_1', prov.traits)
@@ -217,12 +223,39 @@ class TestTraits(testtools.TestCase):
         self.assertFalse([t for t in prov.traits if 'PCI' in t])
 
     def test_device_features_source(self):
-        dev = mlx5_device(supported_features=('MQ', 'bit_40'),
-                          features_source='device')
+        dev = mlx5_device(supported_features=('MQ', 'bit_40'))
         (prov,) = build([dev]).providers
-        self.assertIn('vdpa dev config show vdpa0: dev_features',
-                      prov.traits['CUSTOM_VIRTIO_NET_F_MQ'][0])
+        self.assertIn(MLX5_SOURCE, prov.traits['CUSTOM_VIRTIO_NET_F_MQ'][0])
         self.assertIn('CUSTOM_VIRTIO_F_RING_RESET', prov.traits)
+
+    def test_unknown_device_features_publish_none(self):
+        # the management device's list is an upper bound: never published
+        # as the device's; --dry-run says why there is no feature trait
+        dev = mlx5_device(
+            supported_features=(), features_source=None,
+            features_unknown='the kernel does not report them',
+            mgmtdev_features=('MQ', 'MAC', 'VERSION_1'))
+        (prov,) = build([dev]).providers
+        self.assertFalse([t for t in prov.traits if 'VIRTIO' in t
+                          or t.startswith('HW_NIC')])
+        (note,) = prov.notes
+        self.assertIn('none published', note)
+        self.assertIn('the kernel does not report them', note)
+        self.assertIn('at most: MQ MAC VERSION_1', note)
+        self.assertIn('notes', prov.to_dict())
+        # features listed but with no source are not trusted either
+        dev = mlx5_device(features_source=None)
+        (prov,) = build([dev]).providers
+        self.assertFalse([t for t in prov.traits if 'VIRTIO' in t])
+
+    def test_old_tool_notes(self):
+        dev = mlx5_device(max_vq_pairs=None, notes=(
+            'vdpa dev config show: Command "config" not found',),
+            features_source=None, supported_features=())
+        (prov,) = build([dev]).providers
+        self.assertIn('CUSTOM_VDPA_MAX_VQ_PAIRS_8', prov.traits)
+        self.assertEqual(3, len(prov.notes))
+        self.assertIn('max_vqs // 2', prov.notes[2])
 
     def test_unknown_feature_bits_give_nothing(self):
         dev = mlx5_device(supported_features=('bit_58', 'NEW_THING'))
