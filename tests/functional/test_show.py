@@ -97,7 +97,8 @@ class TestShow(base.PlacementTestCase):
         self.assertEqual('up to 256', rows['queue size'])
         self.assertEqual('PHYSNET1', rows['physical network'])
         self.assertEqual('VDPA', rows['vNIC type'])
-        self.assertIn('VIRTIO_F_VERSION_1', rows['virtio features'])
+        # (no virtio feature traits: a fake tree's device features are not
+        # read, see mdev_traits.discovery.vdpa; the unit tests cover them)
         _, rows = self._rows(proc.stdout, 'sh-vdpa_vdpa_vdpa1')
         self.assertEqual('up to 2', rows['queue pairs'])
 
