@@ -70,6 +70,11 @@ DOC_SOURCE = os.path.join(REPO, 'doc', 'source')
 README = os.path.join(REPO, 'README.rst')
 # the paragraph of README.rst whose literal block is the demo's output
 README_DEMO_PARAGRAPH = 'What the demo shows'
+# README.rst's literal blocks that start with "$ mdev-traits-exporter
+# <subcommand>" are run on a sample host: subcommand -> sample host
+README_COMMAND_HOSTS = {
+    'device-spec': 'gpu-host-4',
+}
 FAKE_SYSTEMCTL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                               'fake_systemctl.py')
 
@@ -681,6 +686,77 @@ def readme_demo_excerpt(path=README):
             path, README_DEMO_PARAGRAPH))
     margin = min(len(b) - len(b.lstrip()) for b in body if b.strip())
     return [b[margin:].rstrip() for b in body]
+
+
+def readme_commands(path=README):
+    """[(line number, command, expected output lines)] of the literal
+    blocks of README.rst that start with ``$ mdev-traits-exporter``."""
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if not line.rstrip().endswith('::'):
+            continue
+        body = []
+        for following in lines[i + 1:]:
+            if following.strip() and not following.startswith(' '):
+                break
+            body.append(following)
+        body = [b for b in body if b.strip()]
+        if not body:
+            continue
+        margin = min(len(b) - len(b.lstrip()) for b in body)
+        body = [b[margin:].rstrip() for b in body]
+        if body[0].startswith('$ mdev-traits-exporter '):
+            found.append((i + 1, body[0][2:], body[1:]))
+    return found
+
+
+class TestReadmeCommands(testtools.TestCase):
+    """README.rst's ``$ mdev-traits-exporter ...`` examples print what
+    the command prints on the sample host of :data:`README_COMMAND_HOSTS`
+    (``/etc/mdev-traits/mdev-traits.conf`` is the sample's configuration
+    with its tree as ``sysfs_root``)."""
+
+    def test_commands(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        commands = readme_commands()
+        self.assertGreater(len(commands), 0)
+        for lineno, command, expected in commands:
+            sub = command.split()[1]
+            host = README_COMMAND_HOSTS.get(sub)
+            where = 'README.rst:%d' % lineno
+            self.assertIsNotNone(host, '%s: no sample host for %s (add one '
+                                       'to README_COMMAND_HOSTS)' % (
+                                           where, sub))
+            root = os.path.join(tmp, host)
+            if not os.path.isdir(root):
+                sysfs_builder.extract_sample_host(
+                    host, os.path.join(root, 'sys'))
+                snippet = sysfs_builder.sample_host_path(host)[
+                    :-len('.ttar')] + '.conf'
+                with open(snippet, encoding='utf-8') as f:
+                    text = f.read()
+                os.makedirs(os.path.join(root, 'etc', 'mdev-traits'))
+                with open(os.path.join(root, 'etc', 'mdev-traits',
+                                       'mdev-traits.conf'), 'w') as f:
+                    f.write('[exporter]\nroot_provider_name = %s\n'
+                            'sysfs_root = %s\n\n%s' % (
+                                host, os.path.join(root, 'sys'), text))
+            env = _clean_env()
+            env.update(LC_ALL='C', PATH=os.pathsep.join([
+                os.path.dirname(sys.executable), env.get('PATH', '')]))
+            env.update(rerooted_defaults(root))
+            proc = subprocess.run(
+                ['bash', '-c', reroot(command, root)], env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, timeout=COMMAND_TIMEOUT)
+            output = proc.stdout.decode('utf-8', 'replace').replace(root, '')
+            self.assertEqual(0, proc.returncode, '%s: %s' % (where, output))
+            self.assertTrue(output_matches(expected, output), '%s: %s\n%s' % (
+                where, command, '\n'.join(difflib.unified_diff(
+                    expected, normalise_output(output).splitlines(),
+                    'README.rst', 'actual', lineterm=''))))
 
 
 class TestReadmeDemo(base.PlacementTestCase):
