@@ -16,6 +16,7 @@ import time
 from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
+from mdev_traits.conf import placement as placement_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits import hotplug
@@ -247,6 +248,13 @@ def _nothing(message, kind):
     return exc
 
 
+# READY=1 at the latest this long after the daemon started its first
+# cycle, half the unit's TimeoutStartSec=90 (etc/mdev-traits-exporter.service,
+# systemd's DefaultTimeoutStartSec): a first cycle against a Placement that
+# does not answer takes up to [placement] timeout * (connect_retries + 1).
+READY_WITHIN = 45.0
+
+
 def backoff_delay(failures, initial, cap, jitter, rand=random.uniform):
     """Capped exponential backoff with jitter, after ``failures`` (>= 1)
     failed cycles in a row."""
@@ -260,10 +268,13 @@ class Daemon(object):
     systemd notification."""
 
     def __init__(self, conf, make_exporter=Exporter, reload_conf=None,
-                 notifier=None):
+                 notifier=None, ready_within=READY_WITHIN):
         """``reload_conf()`` returns a new, validated configuration object
-        (or raises): the running one stays in force when it fails."""
+        (or raises): the running one stays in force when it fails.
+        ``ready_within``: seconds after which systemd is told the daemon
+        started even when the first cycle is still running."""
         self.conf = conf
+        self.ready_within = ready_within
         self.make_exporter = make_exporter
         self.reload_conf = reload_conf
         self._stop = threading.Event()
@@ -373,8 +384,11 @@ class Daemon(object):
                  'every %ss)', self.conf.exporter.mode,
                  self.conf.exporter.root_provider_name,
                  self.conf.exporter.interval)
+        placement_conf.log_credentials_source(self.conf, LOG)
         self._start_services()
         first = True
+        ready_timer = self.notifier.ready_within(
+            self.ready_within, 'started; first cycle still running')
         try:
             while not self._stop.is_set():
                 if self._reload:
@@ -383,6 +397,7 @@ class Daemon(object):
                 ok = self.run_cycle()
                 self.metrics.write_textfile(self.conf.metrics.textfile)
                 if first:
+                    ready_timer.cancel()
                     self.notifier.ready()
                     first = False
                 self.notifier.status('last cycle %s' % (
@@ -392,6 +407,7 @@ class Daemon(object):
                     continue
                 self._wait(self.next_wait())
         finally:
+            ready_timer.cancel()
             self.notifier.stopping()
             self._stop_services()
         LOG.info('mdev-traits exporter stopped; published traits stay in '

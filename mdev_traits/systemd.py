@@ -6,6 +6,7 @@ Does nothing when not started by systemd with ``Type=notify`` (no
 
 import os
 import socket
+import threading
 
 from oslo_log import log as logging
 
@@ -30,6 +31,8 @@ class Notifier(object):
                 self.watchdog_interval = int(usec) / 1e6 / 2
             except ValueError:
                 LOG.warning('Ignoring bad WATCHDOG_USEC=%r', usec)
+        self._ready_lock = threading.Lock()
+        self._ready_sent = False
 
     def notify(self, state):
         if not self.address:
@@ -43,8 +46,33 @@ class Notifier(object):
             LOG.debug('sd_notify %s failed: %s', state, exc)
             return False
 
-    def ready(self):
+    def ready(self, status=None):
+        """READY=1, once (later calls send nothing and return False)."""
+        with self._ready_lock:
+            if self._ready_sent:
+                return False
+            self._ready_sent = True
+        if status:
+            return self.notify('READY=1\nSTATUS=%s' % status.replace(
+                '\n', ' '))
         return self.notify('READY=1')
+
+    def ready_within(self, seconds, status):
+        """Send READY=1 with ``status`` after ``seconds`` unless
+        :meth:`ready` was called first; returns the timer (``cancel()``).
+
+        The unit's start timeout (``TimeoutStartSec``) then never kills a
+        daemon whose first cycle is slow (Placement timing out): systemd
+        sees it started, and its watchdog (``WatchdogSec``, active only
+        once started, pinged only by the main loop between cycles) takes
+        over. No WATCHDOG=1 is sent from here: a cycle that hangs still
+        gets the unit restarted.
+        """
+        timer = threading.Timer(seconds, self.ready, kwargs={
+            'status': status})
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def watchdog(self):
         return self.notify('WATCHDOG=1')

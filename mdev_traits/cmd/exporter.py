@@ -23,6 +23,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from mdev_traits import conf as mdev_conf
+from mdev_traits.conf import placement as placement_conf
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -172,6 +173,7 @@ def main(argv=None):
                     _error('configuration: %s' % err)
                 return EXIT_CONFIG
         if conf.once:
+            placement_conf.log_credentials_source(conf, LOG, quiet=True)
             exporter = service.Exporter(conf, log_errors=False)
             try:
                 result = exporter.cycle()

@@ -16,11 +16,14 @@ vdpa_opts = [
     cfg.StrOpt('command',
                default='vdpa',
                help='The iproute2 "vdpa" tool: a program name looked up in '
-                    'PATH or an absolute path (split like a shell word '
-                    'list, so "sudo -n vdpa" works too). It is run as '
+                    'PATH or an absolute path, with arguments if needed '
+                    '(split like a shell word list). It is run as '
                     '"<command> -j mgmtdev show", "-j dev show" and "-j dev '
-                    'config show"; reading needs no privilege. On a host '
-                    'without /sys/bus/vdpa it is never run.'),
+                    'config show", as the exporter\'s own user: reading '
+                    'needs no privilege (the systemd unit sets '
+                    'NoNewPrivileges=yes, so a setuid wrapper such as sudo '
+                    'cannot work there). On a host without /sys/bus/vdpa '
+                    'it is never run.'),
     cfg.IntOpt('command_timeout',
                default=10,
                min=1,

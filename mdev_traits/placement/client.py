@@ -13,11 +13,14 @@ adapter configured from ``[placement]``), with the microversion pinned to
 
 import collections
 import dataclasses
+import logging as std_logging
 import typing
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
+
+from mdev_traits.placement import failures
 
 LOG = logging.getLogger(__name__)
 
@@ -86,16 +89,29 @@ class PlacementClient(object):
     """Sends requests, returns :class:`Response`, counts them."""
 
     def __init__(self, adapter=None, microversion=MICROVERSION,
-                 adapter_factory=None):
+                 adapter_factory=None, outcome=None):
         """``adapter`` or ``adapter_factory()`` (called at the first
         request, and again after it failed: openstacksdk discovers the API
         version when it builds the proxy, so Placement may be down then).
+        ``outcome``: the :class:`failures.Outcome` the adapter's transport
+        records (see :func:`adapter_from_conf`), to say why a request
+        failed.
         """
         self._adapter = adapter
         self._adapter_factory = adapter_factory
+        self.outcome = outcome or failures.Outcome()
         self.microversion = microversion
         # (method, status) -> count; status 0 when no answer came back
         self.requests = collections.Counter()
+
+    def _unavailable(self, method, url, exc, prefix=''):
+        """Every keystoneauth (and SDK) failure: one line, with its
+        kind in operator words (refused, name not found, TLS, timeout,
+        wrong path, ...) and the URL."""
+        self.requests[(method, 0)] += 1
+        kind, text = failures.describe(exc, self.outcome)
+        return PlacementUnavailable('%s %s: %s%s' % (method, url, prefix,
+                                                     text), kind=kind)
 
     def request(self, method, url, body=None):
         kwargs = {'microversion': self.microversion,
@@ -103,17 +119,13 @@ class PlacementClient(object):
         if body is not None:
             kwargs['json'] = body
         adapter = self._get_adapter(method, url)
+        self.outcome.reset()
         try:
             resp = adapter.request(url, method, raise_exc=False, **kwargs)
-        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
-                ks_exc.RequestTimeout, ks_exc.EndpointNotFound,
-                ks_exc.DiscoveryFailure, ks_exc.Unauthorized,
-                ks_exc.MissingAuthPlugin, ks_exc.AuthorizationFailure,
-                ks_exc.SSLError) as exc:
-            self.requests[(method, 0)] += 1
-            raise PlacementUnavailable('%s %s: %s: %s' % (
-                method, url, type(exc).__name__, exc),
-                kind=type(exc).__name__) from exc
+        except ks_exc.ClientException as exc:
+            # keystoneauth's own errors: transport, and authentication
+            # (Keystone answering 5xx or 401 while getting a token)
+            raise self._unavailable(method, url, exc) from exc
         self.requests[(method, resp.status_code)] += 1
         try:
             data = resp.json() if resp.content else None
@@ -132,15 +144,13 @@ class PlacementClient(object):
 
     def _get_adapter(self, method, url):
         if self._adapter is None:
+            self.outcome.reset()
             try:
                 self._adapter = self._adapter_factory()
             except Exception as exc:  # noqa: B902 - keystoneauth and sdk
                 # raise many kinds of errors when the service is down
-                self.requests[(method, 0)] += 1
-                raise PlacementUnavailable(
-                    '%s %s: cannot reach Placement: %s: %s' % (
-                        method, url, type(exc).__name__, exc),
-                    kind=type(exc).__name__) from exc
+                raise self._unavailable(method, url, exc,
+                                        'cannot reach Placement: ') from exc
         return self._adapter
 
     def get(self, url):
@@ -166,15 +176,35 @@ class PlacementClient(object):
         return sum(n for (m, _s), n in self.requests.items() if m != 'GET')
 
 
-def adapter_from_conf(conf, group='placement'):
-    """openstacksdk's placement proxy, configured from ``[placement]``."""
+class QuietRetries(std_logging.LoggerAdapter):
+    """The logger handed to keystoneauth (``Adapter(logger=...)``): its
+    WARNING for each connect retry (``keystoneauth1/session.py``
+    ``Session._send_request``, "Failure: ... Retrying in 0.5s") becomes
+    DEBUG. A failure is reported once per change of state by the exporter
+    (one line for ``--once``), not once per retry."""
+
+    def warning(self, msg, *args, **kwargs):
+        self.debug(msg, *args, **kwargs)
+
+
+def adapter_from_conf(conf, group='placement', outcome=None):
+    """openstacksdk's placement proxy, configured from ``[placement]``;
+    its transport records into ``outcome`` (see :mod:`failures`)."""
     from openstack import connection
 
     auth = ks_loading.load_auth_from_conf_options(conf, group)
     sess = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+    if outcome is not None:
+        failures.watch(sess, outcome)
     conn = connection.Connection(session=sess, oslo_conf=conf)
-    return conn.placement
+    proxy = conn.placement
+    proxy.logger = QuietRetries(std_logging.getLogger('keystoneauth.session'),
+                                {})
+    return proxy
 
 
 def client_from_conf(conf):
-    return PlacementClient(adapter_factory=lambda: adapter_from_conf(conf))
+    outcome = failures.Outcome()
+    return PlacementClient(
+        adapter_factory=lambda: adapter_from_conf(conf, outcome=outcome),
+        outcome=outcome)
