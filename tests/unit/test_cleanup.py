@@ -18,10 +18,15 @@ def state(name, traits, uuid=None):
 class TestRecord(testtools.TestCase):
 
     def test_v1_record_created_by_recorded_inventory(self):
-        own = plan_mod.Ownership(
-            traits={'a': frozenset(['CUSTOM_X']),
-                    'b': frozenset(['CUSTOM_Y'])},
-            resource_classes={'b': frozenset(['VGPU'])})
+        @dataclasses.dataclass
+        class V1(object):
+            # the version 1 record: no "created"
+            traits: dict
+            resource_classes: dict
+
+        own = V1(traits={'a': frozenset(['CUSTOM_X']),
+                         'b': frozenset(['CUSTOM_Y'])},
+                 resource_classes={'b': frozenset(['VGPU'])})
         record = cleanup.record_from_ownership(own)
         self.assertEqual({'b': names.provider_uuid('b')}, record.created)
         self.assertEqual({'a', 'b'}, record.names())
