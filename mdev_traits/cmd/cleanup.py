@@ -25,6 +25,7 @@ from mdev_traits.placement import cleanup as cleanup_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import state as state_mod
+from mdev_traits import service
 
 PROG = 'mdev-traits-exporter cleanup'
 
@@ -43,6 +44,11 @@ def _error(text):
 
 
 def _store(conf, root):
+    """The exporter's own record, as the daemon opens it (with its host
+    id and lock timeout where the record has them)."""
+    factory = getattr(service, 'state_store', None)
+    if factory is not None:
+        return factory(conf)
     return state_mod.StateStore(conf.exporter.state_file, root)
 
 
