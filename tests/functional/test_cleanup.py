@@ -130,8 +130,11 @@ class TestCleanup(base.PlacementTestCase):
         self.assertEqual(after, self.tree('cl-deco'))
 
     def test_manage_host_with_a_vgpu_in_use(self):
+        # the compute node provider is nova's
+        self.create_root('cl-man')
         _, conf = self.make_host('cl-man', [('0000:3b:00.0', '512.10.01'),
-                                            ('0000:5e:00.0', '512.10.01')])
+                                            ('0000:5e:00.0', '512.10.01')],
+                                 create_root=False)
         self.assertTrue(self.exporter(conf).cycle().ok)
         busy = self.provider('cl-man_pci_0000_5e_00_0')
         consumer = str(uuid.uuid4())
@@ -163,7 +166,7 @@ class TestCleanup(base.PlacementTestCase):
         self.assertIsNone(self.provider('cl-man_pci_0000_5e_00_0'))
         self.assertFalse(self.trait_exists(
             'CUSTOM_MDEV_SWVER_NVIDIA_512_10'))
-        # the compute node provider (not in the record) stays
+        # nova's compute node provider stays
         self.assertIsNotNone(self.provider('cl-man'))
 
     def test_unreachable_placement(self):
