@@ -2,9 +2,11 @@
 
 import testtools
 
+from mdev_traits.mapping import contract
 from mdev_traits.mapping import describe
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import names
 
 
 class TestDescribe(testtools.TestCase):
@@ -25,16 +27,23 @@ class TestDescribe(testtools.TestCase):
         traits = set(gpu.api_traits('OPENGL_V4_6') + gpu.api_traits(
             'OPENCL_V3_0') + gpu.api_traits('VULKAN') + gpu.cuda_traits(
             (8, 6)))
-        traits |= {'CUSTOM_MDEV_TYPE_NVIDIA_558',
-                   'CUSTOM_MDEV_SWVER_NVIDIA_550_0',
-                   'CUSTOM_MDEV_SWVER_NVIDIA_550_54',
-                   'HW_GPU_MAX_DISPLAY_HEADS_1', 'HW_GPU_MAX_DISPLAY_HEADS_2',
-                   'HW_GPU_RESOLUTION_W2560H1600',
-                   'HW_GPU_RESOLUTION_W1920H1200',
-                   'CUSTOM_HW_GPU_RESOLUTION_W3840H1200',
-                   'CUSTOM_VGPU_FRAMEBUFFER_MB_512',
-                   'CUSTOM_VGPU_FRAMEBUFFER_MB_1024',
-                   'OWNER_NOVA', 'CUSTOM_GOLD'}
+        # as the mapping names them, from the contract's templates
+        custom = names.custom_trait
+        traits |= {
+            custom(contract.MDEV_TYPE.format(type_id='nvidia-558')),
+            custom(contract.MDEV_SWVER.format(driver='nvidia', major=550,
+                                              minor=0)),
+            custom(contract.MDEV_SWVER.format(driver='nvidia', major=550,
+                                              minor=54)),
+            gpu_contract.MAX_DISPLAY_HEADS.format(k=1),
+            gpu_contract.MAX_DISPLAY_HEADS.format(k=2),
+            gpu_contract.RESOLUTION.format(w=2560, h=1600),
+            gpu_contract.RESOLUTION.format(w=1920, h=1200),
+            names.standard_or_custom(gpu_contract.RESOLUTION.format(
+                w=3840, h=1200)),
+            custom(gpu_contract.FRAMEBUFFER.format(mb=512)),
+            custom(gpu_contract.FRAMEBUFFER.format(mb=1024)),
+            'OWNER_NOVA', 'CUSTOM_GOLD'}
         desc = describe.describe(traits)
         lines = dict(desc.lines)
         self.assertEqual('NVIDIA_558', lines['mdev type'])
