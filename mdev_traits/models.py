@@ -22,6 +22,10 @@ class PciInfo:
     numa_node: typing.Optional[int] = None   # None when -1 / unknown
     driver: typing.Optional[str] = None      # name of the ``driver`` link
     driver_version: typing.Optional[str] = None  # module/<driver>/version
+    # why module/<driver>/version exists but could not be read (then
+    # driver_version is None): it costs the version traits only, and the
+    # device's provider gets traits added, none removed, this cycle
+    driver_version_error: typing.Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,12 +65,16 @@ class MdevParent:
     # types listed in mdev_supported_types but not read, because the
     # collector was told to read only the enabled ones
     unread_type_ids: typing.Tuple[str, ...] = ()
+    # types whose directory exists but whose attributes could not be read
+    # (garbage, vanished meanwhile): offered, but not described this cycle
+    damaged_type_ids: typing.Tuple[str, ...] = ()
 
     @property
     def type_ids(self):
-        """Every type the parent offers, read or not."""
+        """Every type the parent offers, read, unread or damaged."""
         return tuple(sorted({t.type_id for t in self.types}
-                            | set(self.unread_type_ids)))
+                            | set(self.unread_type_ids)
+                            | set(self.damaged_type_ids)))
 
     @property
     def is_pci(self):
@@ -149,6 +157,7 @@ class VdpaDevice:
 KIND_MDEV = 'mdev'
 KIND_VDPA = 'vdpa'
 KIND_GPU = 'gpu'
+ALL_KINDS = frozenset((KIND_MDEV, KIND_VDPA, KIND_GPU))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +182,10 @@ class DiscoveryResult:
     complete: bool = True
     incomplete: typing.FrozenSet[str] = frozenset()
     errors: typing.Tuple[str, ...] = ()
+    # False when the tree read does not look like sysfs at all
+    # (discovery.root): nothing found or missed may justify a withdrawal,
+    # not even of a trait on a device that was found
+    trusted: bool = True
 
     def kind_complete(self, kind):
         if kind in self.incomplete:
@@ -186,21 +199,24 @@ def merge_results(results):
     complete = True
     incomplete = set()
     errors = []
+    trusted = True
     for result in results:
+        trusted = trusted and result.trusted
         for field in dataclasses.fields(DiscoveryResult):
-            if field.name in ('complete', 'incomplete', 'errors'):
+            if field.name in ('complete', 'incomplete', 'errors',
+                              'trusted'):
                 continue
             fields.setdefault(field.name, []).extend(
                 getattr(result, field.name))
         if not result.complete and not result.incomplete:
             # a source that did not say which kinds: all are suspect
-            incomplete.update((KIND_MDEV, KIND_VDPA, KIND_GPU))
+            incomplete.update(ALL_KINDS)
         incomplete.update(result.incomplete)
         complete = complete and result.complete
         errors.extend(result.errors)
     return DiscoveryResult(complete=complete and not incomplete,
                            incomplete=frozenset(incomplete),
-                           errors=tuple(errors),
+                           errors=tuple(errors), trusted=trusted,
                            **{k: tuple(v) for k, v in fields.items()})
 
 

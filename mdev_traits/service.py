@@ -5,6 +5,7 @@ apart: discovery (I/O, plain dataclasses), mapping (pure), reconciler
 (Placement side effects).
 """
 
+import logging as std_logging
 import os
 import random
 import re
@@ -15,10 +16,12 @@ import time
 
 from oslo_log import log as logging
 
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
+from mdev_traits import health
 from mdev_traits import hotplug
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
@@ -112,6 +115,13 @@ def unknown_enabled_types(conf, discovery):
                 ', '.join(sorted(offered)) or 'none')]
 
 
+def check_sysfs_root(conf):
+    """One line naming ``[exporter] sysfs_root`` when it does not look like
+    sysfs (checked at start and on reload, and again every cycle by
+    discovery), else None."""
+    return discovery_base.root_error(conf.exporter.sysfs_root)
+
+
 def mapping_extensions(conf):
     """``(extra_providers, enrichers)`` for :func:`build_tree`.
 
@@ -141,7 +151,7 @@ def discover(conf, collectors=None, full=False):
             read_all = getattr(collector, 'read_all', None)
             if read_all is not None:
                 read_all()
-    return discovery_base.discover(collectors)
+    return discovery_base.discover(collectors, conf.exporter.sysfs_root)
 
 
 def desired_tree(conf, collectors=None):
@@ -150,7 +160,7 @@ def desired_tree(conf, collectors=None):
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
             conf=conf)
-    found = discovery_base.discover(collectors)
+    found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
     mdev_config = mdev_config_from_conf(conf)
     extra_providers, enrichers = mapping_extensions(conf)
     tree = tree_mod.build_tree(found, mdev_config,
@@ -183,6 +193,11 @@ class Exporter(object):
             create_root_provider=conf.exporter.create_root_provider,
             max_retries=conf.exporter.max_conflict_retries)
         self._last_error = None
+        # health.CycleReport of the last cycle
+        self.report = None
+        # warnings logged by the previous cycle: each is logged once, when
+        # it appears, not every cycle (a broken rule file, a damaged type)
+        self._warned = frozenset()
 
     def cycle(self):
         """One cycle. Returns the SyncResult; raises NothingPublished."""
@@ -190,6 +205,7 @@ class Exporter(object):
         try:
             result = self._cycle()
         except reconciler_mod.NothingPublished as exc:
+            self.report = health.failed(str(exc))
             self.metrics.error(getattr(exc, 'kind', 'nothing_published'))
             self.metrics.observe_requests(self.client.requests)
             self.metrics.cycle(time.monotonic() - started, ok=False)
@@ -204,8 +220,7 @@ class Exporter(object):
     def _cycle(self):
         started = time.monotonic()
         tree = desired_tree(self.conf, self.collectors)
-        for warning in tree.warnings:
-            LOG.warning('Discovery: %s', warning)
+        self._log_warnings(tree.warnings)
         if tree.warnings:
             self.metrics.error('discovery')
         try:
@@ -223,6 +238,11 @@ class Exporter(object):
             self._state_change(str(exc))
             exc.kind = 'nothing_published'
             raise
+        self.report = health.report(tree, result,
+                                    self.reconciler.executor.held)
+        if self.report.writes:
+            LOG.info('%s', health.cycle_line(
+                self.report, self.conf.exporter.root_provider_name))
         if self._last_error is not None:
             if self.log_errors:
                 LOG.info('Placement sync works again: %d provider(s), %d '
@@ -233,6 +253,16 @@ class Exporter(object):
                   time.monotonic() - started, result.providers,
                   result.traits, result.outcome.done)
         return result
+
+    def _log_warnings(self, warnings):
+        """Log each discovery or mapping warning in the cycle it appears
+        (once per change of state, not every cycle)."""
+        for warning in warnings:
+            if warning in self._warned:
+                LOG.debug('Discovery (still): %s', warning)
+            else:
+                LOG.warning('Discovery: %s', warning)
+        self._warned = frozenset(warnings)
 
     def _state_change(self, message, key=None):
         # one line per change of state, not one per retry
@@ -285,6 +315,8 @@ class Daemon(object):
         self.exporter = self._new_exporter(conf)
         self.failures = 0
         self.hotplug = None
+        self.health = health.Health(conf.exporter.heartbeat_interval)
+        self.status_file = health.StatusWriter()
 
     def _new_exporter(self, conf):
         return self.make_exporter(conf, metrics=self.metrics)
@@ -323,17 +355,52 @@ class Daemon(object):
             return
         try:
             conf = self.reload_conf()
+            # the new root must look like sysfs, as at start
+            error = check_sysfs_root(conf)
+            if error is not None:
+                raise ValueError(error)
             exporter = self._new_exporter(conf)
         except Exception as exc:  # noqa: B902 - keep the old config
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
-        self.conf = conf
+        old, self.conf = self.conf, conf
         self.exporter = exporter
         self.failures = 0
-        LOG.info('Configuration reloaded')
+        changed = conf_check.changed_options(old, conf)
+        self._apply(changed)
+        LOG.info('Configuration reloaded: %s', ', '.join(
+            conf_check.option_name(key) for key in changed)
+            or 'nothing changed')
+        restart = [key for key in changed if conf_check.needs_restart(key)]
+        if restart:
+            LOG.warning('These changed options take effect only after a '
+                        'restart (systemctl restart mdev-traits-exporter): '
+                        '%s', ', '.join(conf_check.option_name(k)
+                                        for k in restart))
 
-    def _start_services(self):
+    def _apply(self, changed):
+        """Apply what a reload changed outside the exporter (which is
+        made anew from the new configuration)."""
+        changed = set(changed)
+        if (conf_check.DEFAULT, 'debug') in changed:
+            # as oslo.log's mutate hook does (_refresh_root_level)
+            std_logging.getLogger().setLevel(
+                std_logging.DEBUG if self.conf.debug else std_logging.INFO)
+        if changed & {('metrics', 'listen_address'),
+                      ('metrics', 'listen_port')}:
+            self.metrics.stop()
+            self._start_metrics()
+        if changed & {('exporter', 'hotplug'),
+                      ('exporter', 'hotplug_debounce')}:
+            if self.hotplug is not None:
+                self.hotplug.stop()
+                self.hotplug = None
+            self._start_hotplug()
+        self.health.heartbeat_interval = (
+            self.conf.exporter.heartbeat_interval)
+
+    def _start_metrics(self):
         mconf = self.conf.metrics
         if mconf.listen_port is not None:
             try:
@@ -342,11 +409,17 @@ class Daemon(object):
             except OSError as exc:
                 LOG.error('Cannot listen for metrics on %s:%s: %s',
                           mconf.listen_address, mconf.listen_port, exc)
+
+    def _start_hotplug(self):
         if self.conf.exporter.hotplug:
             self.hotplug = hotplug.UdevMonitor(hotplug.Debouncer(
                 self.wake, self.conf.exporter.hotplug_debounce))
             if not self.hotplug.start():
                 self.hotplug = None
+
+    def _start_services(self):
+        self._start_metrics()
+        self._start_hotplug()
 
     def _stop_services(self):
         if self.hotplug is not None:
@@ -369,14 +442,18 @@ class Daemon(object):
         try:
             self.exporter.cycle()
             self.failures = 0
+            self.health.record(getattr(self.exporter, 'report', None)
+                               or health.CycleReport(ok=True))
             return True
-        except reconciler_mod.NothingPublished:
+        except reconciler_mod.NothingPublished as exc:
             # logged once per change of state by the exporter
             self.failures += 1
-        except Exception:  # noqa: B902 - the daemon must keep running
+            self.health.record(health.failed(str(exc)))
+        except Exception as exc:  # noqa: B902 - the daemon must keep running
             LOG.exception('Unexpected error in a cycle')
             self.metrics.error('unexpected')
             self.failures += 1
+            self.health.record(health.failed('unexpected error: %s' % exc))
         return False
 
     def run(self):
@@ -394,14 +471,17 @@ class Daemon(object):
                 if self._reload:
                     self._do_reload()
                 self._wake.clear()
-                ok = self.run_cycle()
+                self.run_cycle()
                 self.metrics.write_textfile(self.conf.metrics.textfile)
+                self.status_file.write(self.conf, self.health)
                 if first:
                     ready_timer.cancel()
                     self.notifier.ready()
                     first = False
-                self.notifier.status('last cycle %s' % (
-                    'ok' if ok else 'failed (%d in a row)' % self.failures))
+                self.notifier.status(self.health.status_line())
+                beat = self.health.heartbeat()
+                if beat:
+                    LOG.info('%s', beat)
                 self.notifier.watchdog()
                 if self._reload or self._stop.is_set():
                     continue

@@ -12,6 +12,9 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
+# seconds one notification may wait for room in the manager's queue
+SEND_TIMEOUT = 5
+
 
 class Notifier(object):
 
@@ -39,6 +42,8 @@ class Notifier(object):
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                # a manager that does not read must not stop the daemon
+                sock.settimeout(SEND_TIMEOUT)
                 sock.connect(self.address)
                 sock.sendall(state.encode('utf-8'))
             return True

@@ -61,7 +61,7 @@ def entries_for(conf, collectors=None):
     if collectors is None:
         collectors = discovery_base.load_collectors(
             SOURCES, conf.exporter.sysfs_root)
-    found = discovery_base.discover(collectors)
+    found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
     warnings = list(found.errors)
     rule_set = gpu_profiles.rule_set_from_conf(conf)
     warnings.extend(rule_set.errors)

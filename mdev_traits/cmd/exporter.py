@@ -3,27 +3,35 @@ subcommands.
 
     mdev-traits-exporter --config-file FILE [--config-file FILE2 ...]
                          [--once] [--dry-run]
-    mdev-traits-exporter SUBCOMMAND --config-file FILE [...]
+    mdev-traits-exporter [--config-file FILE ...] SUBCOMMAND [options]
+    mdev-traits-exporter --version | --help
 
-A subcommand is a module named in :data:`SUBCOMMANDS` that defines
-``cli_opts`` (oslo.config options registered on the command line) and
-``run(conf) -> exit status``.
+A subcommand is a module named in :data:`SUBCOMMANDS` (with the one line
+``--help`` shows for it) that defines ``cli_opts`` (oslo.config options
+registered on the command line) and ``run(conf) -> exit status``. The
+options of the command (``--config-file``, ``--debug``, ...) go before or
+after the subcommand's name, as with nova-manage and placement-manage.
 
 Exit status: 0 success; 1 nothing could be published (compute node
 provider missing, Placement unreachable, ...); 2 configuration error;
 3 published, but Placement refused some changes.
 """
 
+import contextlib
 import importlib
+import io
 import json
 import os
 import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
+import pbr.version
 
 from mdev_traits import conf as mdev_conf
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
+from mdev_traits import health
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -35,12 +43,19 @@ EXIT_NOTHING_PUBLISHED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
 
-# subcommand -> module (see the module docstring)
+# subcommand -> (module, one line for --help); see the module docstring
 SUBCOMMANDS = {
-    'cleanup': 'mdev_traits.cmd.cleanup',
-    'device-spec': 'mdev_traits.cmd.device_spec',
-    'requirements': 'mdev_traits.cmd.requirements',
-    'show': 'mdev_traits.cmd.show',
+    # keep each line short: --help shows it on one line (80 columns)
+    'cleanup': ('mdev_traits.cmd.cleanup',
+                'remove what the exporter published, per its record'),
+    'device-spec': ('mdev_traits.cmd.device_spec',
+                    'nova [pci] device_spec entries for PCI vGPUs'),
+    'requirements': ('mdev_traits.cmd.requirements',
+                     'traits a destination needs to take a device'),
+    'show': ('mdev_traits.cmd.show',
+             'what a host publishes, read from Placement'),
+    'status': ('mdev_traits.cmd.status',
+               'last full sync of the exporter, what it holds back'),
 }
 
 cli_opts = [
@@ -81,44 +96,101 @@ def build_conf(extra_cli_opts=None):
     return conf
 
 
+def version():
+    """The version of the installed package, as pbr gives it."""
+    return pbr.version.VersionInfo('mdev-traits').version_string()
+
+
 def validate(conf):
-    """Read every option once so that a bad value fails at start, with a
-    message naming the option (oslo.config checks values lazily)."""
-    errors = []
-    for group_name, group_opts in [(None, conf._opts)] + [
-            (g, conf._groups[g]._opts) for g in conf._groups]:
-        for opt_name in group_opts:
-            try:
-                if group_name is None:
-                    getattr(conf, opt_name)
-                else:
-                    getattr(getattr(conf, group_name), opt_name)
-            except (cfg.ConfigFileValueError, ValueError) as exc:
-                errors.append('[%s] %s: %s' % (group_name or 'DEFAULT',
-                                               opt_name, exc))
-    errors.extend(service.check_mdev_config(
-        service.mdev_config_from_conf(conf)))
-    return errors
+    """Read every option once so that a bad value fails at start, each
+    in one line naming group, option, file and what is allowed
+    (oslo.config checks values lazily)."""
+    errors = conf_check.value_errors(conf)
+    if errors:
+        return errors
+    return ['%s (files: %s)' % (err, ', '.join(conf.config_file) or 'none')
+            for err in service.check_mdev_config(
+                service.mdev_config_from_conf(conf))]
+
+
+def warn_unknown(conf):
+    """Log the options and sections of the exporter's own file (the last
+    ``--config-file``) that it does not know."""
+    for line in conf_check.unknown_options(conf):
+        LOG.warning('Configuration: %s', line)
+
+
+def _takes_value(option):
+    """Whether the command's option ``option`` (as typed, without
+    ``=value``) expects a value after it. argparse answers: an option
+    parsed alone that lacks its value (or that is unknown) fails."""
+    probe = build_conf()
+    with contextlib.redirect_stderr(io.StringIO()), \
+            contextlib.redirect_stdout(io.StringIO()):
+        try:
+            probe([option], prog=PROG, version=version(),
+                  default_config_files=[], default_config_dirs=[],
+                  use_env=False)
+        except SystemExit as exc:
+            return exc.code not in (0, None)  # --help, --version: flags
+        except cfg.Error:
+            return False
+    return False
+
+
+def split_subcommand(args):
+    """(subcommand name or None, the other arguments). The subcommand is
+    the first argument that names one and is not the value of the
+    option before it, so that options go before or after it."""
+    for i, arg in enumerate(args):
+        if arg not in SUBCOMMANDS:
+            continue
+        if i > 0:
+            prev = args[i - 1]
+            if (prev.startswith('-') and '=' not in prev
+                    and _takes_value(prev)):
+                continue
+        return arg, list(args[:i]) + list(args[i + 1:])
+    return None, list(args)
+
+
+def _subcommand_help(subparsers):
+    for name, (_module, summary) in sorted(SUBCOMMANDS.items()):
+        subparsers.add_parser(name, help=summary, add_help=False)
+
+
+def _help_opt():
+    """For the command's --help only: the subcommands, one line each."""
+    return cfg.SubCommandOpt(
+        'subcommand', title='subcommands',
+        description='"%s SUBCOMMAND --help" lists the options of one' %
+                    PROG,
+        handler=_subcommand_help)
 
 
 def _subcommand(args):
-    """(module or None, remaining args, prog)."""
-    if args and args[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[args[0]])
-        return module, args[1:], '%s %s' % (PROG, args[0])
-    return None, args, PROG
+    """(module or None, remaining args, prog, summary)."""
+    name, args = split_subcommand(args)
+    if name is None:
+        return None, args, PROG, None
+    module_name, summary = SUBCOMMANDS[name]
+    module = importlib.import_module(module_name)
+    return module, args, '%s %s' % (PROG, name), summary
 
 
 def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        sub, args, prog = _subcommand(args)
+        sub, args, prog, summary = _subcommand(args)
     except ImportError as exc:
-        _error('subcommand %s is not available: %s' % (args[0], exc))
+        _error('subcommand is not available: %s' % exc)
         return EXIT_CONFIG
     conf = build_conf(sub.cli_opts if sub is not None else None)
+    if sub is None and ('-h' in args or '--help' in args):
+        conf.register_cli_opt(_help_opt())
     try:
-        conf(args, project='mdev-traits', prog=prog)
+        conf(args, project='mdev-traits', prog=prog, version=version(),
+             description=summary)
     except cfg.Error as exc:
         _error('configuration: %s' % exc)
         return EXIT_CONFIG
@@ -128,8 +200,7 @@ def main(argv=None):
         errors = [str(exc)]
     if errors:
         for err in errors:
-            _error('configuration: %s (files: %s)' % (
-                err, ', '.join(conf.config_file) or 'none'))
+            _error('configuration: %s' % err)
         return EXIT_CONFIG
     try:
         logging.setup(conf, 'mdev-traits')
@@ -139,6 +210,7 @@ def main(argv=None):
         _error('configuration: cannot set up logging (log_dir = %s, '
                'log_file = %s): %s' % (conf.log_dir, conf.log_file, exc))
         return EXIT_CONFIG
+    warn_unknown(conf)
     if sub is not None:
         try:
             return sub.run(conf)
@@ -165,6 +237,12 @@ def main(argv=None):
             except BrokenPipeError:
                 _stdout_closed()
             return EXIT_OK
+        # before the enabled-type check: a mistyped root is reported as
+        # what it is, not as types that no device offers
+        error = service.check_sysfs_root(conf)
+        if error is not None:
+            _error('configuration: %s' % error)
+            return EXIT_CONFIG
         if conf.exporter.check_enabled_types:
             errors = service.unknown_enabled_types(
                 conf, service.discover(conf))
@@ -180,25 +258,37 @@ def main(argv=None):
             except reconciler_mod.NothingPublished as exc:
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED
+            finally:
+                health.write_once_outputs(conf, exporter)
             if not result.ok:
                 _error('published with %d refused change(s): %s' % (
                     len(result.outcome.failed),
                     '; '.join(result.outcome.failed)))
                 return EXIT_PARTIAL
-            LOG.info('Published %d provider(s) with %d trait(s) under %s; '
-                     '%d change(s) written', result.providers,
-                     result.traits, conf.exporter.root_provider_name,
-                     result.outcome.done)
+            if not result.outcome.done:
+                # a cycle that wrote something said so in its own line
+                LOG.info('Published %d provider(s) with %d trait(s) under '
+                         '%s: nothing to change', result.providers,
+                         result.traits, conf.exporter.root_provider_name)
             return EXIT_OK
 
         def reload_conf():
             # parse into a new object: the running one keeps the old
             # values if the new files are wrong
             new = build_conf()
-            new(args, project='mdev-traits', prog=prog)
+            stderr = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(stderr):
+                    new(args, project='mdev-traits', prog=prog)
+            except SystemExit:
+                # argparse refused a value of a command-line option set
+                # in a file (debug = maybe): it must not end the daemon
+                lines = stderr.getvalue().strip().splitlines()
+                raise RuntimeError(lines[-1] if lines else 'parse error')
             errors = validate(new)
             if errors:
                 raise RuntimeError('; '.join(errors))
+            warn_unknown(new)
             return new
 
         daemon = service.Daemon(conf, reload_conf=reload_conf)

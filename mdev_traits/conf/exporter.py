@@ -62,6 +62,20 @@ exporter_opts = [
                     'trait prefixes it reserves (CUSTOM_MDEV_, '
                     'CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, '
                     'CUSTOM_VIRTIO_).'),
+    cfg.StrOpt('status_file',
+               help='File where the daemon (and --once) writes, after every '
+                    'cycle, when the last full sync was and what is held '
+                    'back and why, for "mdev-traits-exporter status". '
+                    'Unset: status.json in the directory of [exporter] '
+                    'state_file.'),
+    cfg.IntOpt('heartbeat_interval',
+               default=3600,
+               min=0,
+               help='Seconds between two "Alive" INFO lines in the log '
+                    '(last full sync, cycles, failures and changes since '
+                    'the previous one), so that a quiet log still shows '
+                    'that the daemon works. 0: none. Cycles that change '
+                    'something log one INFO line each anyway.'),
     cfg.ListOpt('discovery_sources',
                 default=['mdev', 'vdpa'],
                 help='Discovery sources to run, by entry point name in the '

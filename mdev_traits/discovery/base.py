@@ -10,6 +10,7 @@ import abc
 from oslo_log import log as logging
 import stevedore
 
+from mdev_traits.discovery import root as root_mod
 from mdev_traits import models
 
 LOG = logging.getLogger(__name__)
@@ -81,13 +82,39 @@ def available_collectors():
     return stevedore.ExtensionManager(NAMESPACE).names()
 
 
-def discover(collectors):
+def root_error(sysfs_root):
+    """One line naming ``[exporter] sysfs_root`` when it does not look
+    like sysfs (:mod:`mdev_traits.discovery.root`), else None."""
+    reason = root_mod.check(sysfs_root)
+    if reason is None:
+        return None
+    return ('[exporter] sysfs_root = %s does not look like sysfs: %s; '
+            'nothing is withdrawn from Placement while it does not'
+            % (sysfs_root, reason))
+
+
+def untrusted(message):
+    """The result that makes a whole cycle add-only: every kind is
+    incomplete and nothing read is evidence for a withdrawal."""
+    return models.DiscoveryResult(complete=False,
+                                  incomplete=models.ALL_KINDS,
+                                  errors=(message,), trusted=False)
+
+
+def discover(collectors, sysfs_root=None):
     """Run every collector and merge what they found.
 
     A collector that crashes makes the result incomplete (so nothing is
-    removed on the basis of it) instead of stopping the daemon.
+    removed on the basis of it) instead of stopping the daemon. With
+    ``sysfs_root``, the result is trusted only when that root looks like
+    sysfs (:func:`root_error`); the collectors run either way, so that
+    what they find is still added.
     """
     results = []
+    if sysfs_root is not None:
+        error = root_error(sysfs_root)
+        if error is not None:
+            results.append(untrusted(error))
     for collector in collectors:
         try:
             results.append(collector.collect())

@@ -41,7 +41,10 @@ Failure handling (nothing here raises to the caller):
   empty, *complete* result.
 * ``class/mdev_bus`` unlistable: an empty, *incomplete* result.
 * a type that is garbage or vanishes while being read: one warning, the
-  type is left out and its parent is marked ``partial``.
+  type is left out (but still counts as offered: ``damaged_type_ids``)
+  and its parent is marked ``partial``.
+* a driver version (``module/<driver>/version``) that cannot be read: one
+  warning, no version for the parent, which is marked ``partial``.
 * a parent that vanishes or whose own attributes are garbage: one
   warning, the parent is left out and the result is incomplete, so that
   nothing is removed on the strength of a failed read.
@@ -155,10 +158,19 @@ class MdevCollector(base.Collector):
 
         bus = self._bus(device_dir, name)
         pci_info = None
+        partial = False
         if bus == 'pci':
             pci_info = pci.read_pci_info(self.sysfs_root, device_dir, name)
+            if pci_info.driver_version_error:
+                LOG.warning('mdev parent %(name)s: driver version unreadable '
+                            '(%(reason)s): no version trait, none removed',
+                            {'name': name,
+                             'reason': pci_info.driver_version_error})
+                errors.append('%s (mdev parent %s: no version trait this '
+                              'cycle)' % (pci_info.driver_version_error,
+                                          name))
+                partial = True
 
-        partial = False
         types = []
         types_dir = os.path.join(device_dir, 'mdev_supported_types')
         type_ids = sysfs.list_dir(types_dir)
@@ -175,6 +187,7 @@ class MdevCollector(base.Collector):
         partial = partial or not ok
 
         unread = []
+        damaged = []
         for type_id in type_ids:
             if (self.read_types is not None
                     and type_id not in self.read_types):
@@ -188,6 +201,7 @@ class MdevCollector(base.Collector):
                 LOG.warning('Skipping mdev type %(path)s: %(reason)s',
                             {'path': e.path, 'reason': e.reason})
                 errors.append(str(e))
+                damaged.append(type_id)
                 partial = True
 
         # Everything read above may have been read from a device that was
@@ -200,6 +214,7 @@ class MdevCollector(base.Collector):
             types=tuple(sorted(types, key=lambda t: t.type_id)),
             partial=partial,
             unread_type_ids=tuple(sorted(unread)),
+            damaged_type_ids=tuple(sorted(damaged)),
         )
 
     @staticmethod

@@ -69,9 +69,12 @@ def read_pci_info(sysfs_root, device_dir, address):
     :param device_dir: the device's resolved directory under
         ``<sysfs_root>/devices``.
     :param address: the PCI address (``0000:3b:00.0``).
-    Missing attributes give None fields.
+    Missing attributes give None fields. A driver version that exists but
+    cannot be read (not text, unreadable) gives ``driver_version`` None and
+    the reason in ``driver_version_error``: it costs the version traits,
+    not the device.
 
-    :raises SysfsReadError: an attribute exists but is garbage.
+    :raises SysfsReadError: another attribute exists but is garbage.
     """
     def path(name):
         return os.path.join(device_dir, name)
@@ -80,6 +83,11 @@ def read_pci_info(sysfs_root, device_dir, address):
     if numa_node is not None and numa_node < 0:
         numa_node = None
     driver = sysfs.link_name(path('driver'))
+    driver_version = version_error = None
+    try:
+        driver_version = read_driver_version(sysfs_root, device_dir, driver)
+    except sysfs.SysfsReadError as exc:
+        version_error = str(exc)
     return models.PciInfo(
         address=address.lower(),
         vendor=_read_hex(path('vendor')),
@@ -89,5 +97,6 @@ def read_pci_info(sysfs_root, device_dir, address):
         pci_class=_read_hex(path('class')),
         numa_node=numa_node,
         driver=driver,
-        driver_version=read_driver_version(sysfs_root, device_dir, driver),
+        driver_version=driver_version,
+        driver_version_error=version_error,
     )

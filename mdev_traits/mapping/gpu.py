@@ -27,20 +27,30 @@ import dataclasses
 import re
 import typing
 
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.mapping import names
+from mdev_traits.mapping import tree
 from mdev_traits import models
 
 NVIDIA_VENDOR = '10de'
 
-_SIZE_RE = re.compile(r'^(\d+)\s*(?:([KMGT])(?:I?B)?|B)?$', re.IGNORECASE)
-_RESOLUTION_RE = re.compile(r'^(\d+)\s*[xX]\s*(\d+)$')
+# Numbers in what the hardware says are ASCII digits, and short: ``\d``
+# alone would also match other scripts' digits, and int() refuses more
+# than sys.int_max_str_digits of them (a ValueError that once stopped the
+# whole host from being published).
+_NUMBER = r'([0-9]{1,18})'
+_SIZE_RE = re.compile(r'^' + _NUMBER + r'\s*(?:([KMGT])(?:I?B)?|B)?$',
+                      re.IGNORECASE | re.ASCII)
+_RESOLUTION_RE = re.compile(r'^' + _NUMBER + r'\s*[xX]\s*' + _NUMBER + '$',
+                            re.ASCII)
+_COUNT_RE = re.compile(r'^' + _NUMBER + '$', re.ASCII)
 _ITEM_SPLIT_RE = re.compile(r'[,\n]')
 # NVIDIA vGPU type names end in -<framebuffer GB><series letter>[variant]:
 # "GRID T4-2Q", "NVIDIA A40-2B4", "NVIDIA H200X-1-18C" (MIG-backed:
 # -<compute slices>-<GB><series>).
-_NVIDIA_TYPE_NAME_RE = re.compile(r'-(\d+)([A-Z])\d*$')
+_NVIDIA_TYPE_NAME_RE = re.compile(r'-([0-9]{1,6})([A-Z])[0-9]*$', re.ASCII)
 
 _SIZE_FACTOR_MB = {None: 1, 'K': 1.0 / 1024, 'M': 1, 'G': 1024,
                    'T': 1024 * 1024}
@@ -130,7 +140,8 @@ def parse_description(text):
         problems.append('%s=%r is not understood' % (key, items[key]))
 
     if 'num_heads' in items:
-        if items['num_heads'].isdigit():
+        # str.isdigit() is True for "²", which int() refuses
+        if _COUNT_RE.match(items['num_heads']):
             facts['display_heads'] = int(items['num_heads'])
         else:
             bad('num_heads')
@@ -208,8 +219,10 @@ def resolve(target, rule_set, gpu_info=None, warnings=None):
     facts, problems = parse_description(target.description)
     for problem in problems:
         if warnings is not None:
-            warnings.append('%s: %s; ignored' % (
-                target.description_source or target.address, problem))
+            warnings.append('%s: %s; that field is ignored and nothing '
+                            'is withdrawn from this GPU this cycle' % (
+                                target.description_source or target.address,
+                                problem))
     for key, value in sorted(facts.items()):
         caps[key] = (value, target.description_source or 'description')
     if ('framebuffer_mb' not in facts and target.vendor == NVIDIA_VENDOR
@@ -428,16 +441,22 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True):
     Adds the GPU capability traits of the enabled type to each mdev
     provider and, when ``manage`` and ``display_heads_inventory``,
     ``VGPU_DISPLAY_HEAD`` inventory to providers with ``VGPU`` inventory.
-    When GPU discovery (NVML, ...) failed, the enriched providers are
-    marked partial for the cycle: traits are added, never removed.
+
+    Evidence before withdrawal: the enriched providers are marked partial
+    for the cycle (traits are added, never removed) when GPU discovery
+    (NVML, ...) failed, when a profile or rule file could not be loaded
+    (``rule_set.errors``: the traits it gave are unknown, not gone), and,
+    one provider at a time, when resolving its capabilities raised.
     """
     def enrich(providers, discovery, warnings):
         warnings.extend(rule_set.errors)
         parents = {p.name: p for p in discovery.mdev_parents}
         gpus = _gpu_index(discovery)
         gpu_complete = discovery.kind_complete(models.KIND_GPU)
+        rules_complete = not rule_set.errors
         result = []
         held = 0
+        held_rules = 0
         for provider in providers:
             parent = parents.get(provider.parent_device)
             if (provider.kind != models.KIND_MDEV or parent is None
@@ -448,33 +467,56 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True):
             if mdev_type is None:
                 result.append(provider)
                 continue
-            gpu_info = gpus.get(parent.name.lower())
-            target = mdev_target(parent, mdev_type, gpu_info)
-            resolved = resolve(target, rule_set, gpu_info, warnings)
-            traits = {t: tuple(s) for t, s in provider.traits.items()}
-            for trait, sources in resolved.traits.items():
-                merged = list(traits.get(trait, ()))
-                merged.extend(s for s in sources if s not in merged)
-                traits[trait] = tuple(merged)
-            inventories = dict(provider.inventories)
-            if manage and display_heads_inventory and (
-                    provider.resource_class ==
-                    gpu_contract.VGPU_RESOURCE_CLASS):
-                inventories.update(display_head_inventory(
-                    provider, resolved.value('display_heads')))
-            partial = provider.partial
+            try:
+                enriched = _enrich_one(provider, parent, mdev_type, gpus,
+                                       rule_set, warnings, manage and
+                                       display_heads_inventory)
+            except Exception as exc:  # noqa: B902 - one parent must not
+                # stop the others: keep what the mdev mapping gave, add-only
+                warnings.append(tree.mapping_failed(provider.name, exc))
+                result.append(dataclasses.replace(provider, partial=True))
+                continue
+            # a description field that is not understood (num_heads=²)
+            # costs that field's traits to add, never a withdrawal
+            partial = (provider.partial
+                       or bool(parse_description(mdev_type.description)[1]))
             if not gpu_complete and parent.is_pci and not partial:
                 partial = True
                 held += 1
-            result.append(dataclasses.replace(
-                provider, traits=dict(sorted(traits.items())),
-                inventories=inventories, partial=partial))
+            if not rules_complete and not partial:
+                partial = True
+                held_rules += 1
+            result.append(dataclasses.replace(enriched, partial=partial))
         if held:
             warnings.append('GPU capability discovery incomplete: %d '
                             'provider(s) only get traits added this cycle, '
                             'none removed' % held)
+        if held_rules:
+            warnings.append('GPU profile or rule file(s) not loaded: %d '
+                            'provider(s) only get traits added until they '
+                            'load again, none removed' % held_rules)
         return result
     return enrich
+
+
+def _enrich_one(provider, parent, mdev_type, gpus, rule_set, warnings,
+                head_inventory):
+    """``provider`` with the capability traits of its enabled type."""
+    gpu_info = gpus.get(parent.name.lower())
+    target = mdev_target(parent, mdev_type, gpu_info)
+    resolved = resolve(target, rule_set, gpu_info, warnings)
+    traits = {t: tuple(s) for t, s in provider.traits.items()}
+    for trait, sources in resolved.traits.items():
+        merged = list(traits.get(trait, ()))
+        merged.extend(s for s in sources if s not in merged)
+        traits[trait] = tuple(merged)
+    inventories = dict(provider.inventories)
+    if head_inventory and (provider.resource_class ==
+                           gpu_contract.VGPU_RESOURCE_CLASS):
+        inventories.update(display_head_inventory(
+            provider, resolved.value('display_heads')))
+    return dataclasses.replace(provider, traits=dict(sorted(traits.items())),
+                               inventories=inventories)
 
 
 # -- PCI devices for nova's [pci] device_spec ---------------------------------
@@ -556,8 +598,14 @@ def device_spec_entries(discovery, rule_set, warnings=None):
         else:
             spec['resource_class'] = gpu_contract.PASSTHROUGH_RESOURCE_CLASS
             note = 'whole GPU bound to %s' % (pci.driver or 'no driver')
-        if resolved.traits:
-            spec['traits'] = ','.join(sorted(resolved.traits))
+        traits, invalid, over = collect.cap_traits(resolved.traits)
+        if invalid or over:
+            warnings.append('%s: %d trait(s) left out of its device_spec '
+                            '(at most %d valid names)' % (
+                                pci.address, len(invalid) + over,
+                                collect.MAX_TRAITS_PER_PROVIDER))
+        if traits:
+            spec['traits'] = ','.join(sorted(traits))
         entries.append(DeviceSpecEntry(address=pci.address, note=note,
-                                       spec=spec, traits=resolved.traits))
+                                       spec=spec, traits=traits))
     return entries

@@ -32,7 +32,10 @@ hooks)::
 ``address`` matches the device's own PCI address or that of its physical
 GPU (the PF of an SR-IOV VF). PCI ids must be quoted strings (YAML reads
 ``2235`` as a number and ``1e30`` as a float). Operator rules may only add
-``CUSTOM_*`` traits; the shipped profiles may also name standard traits.
+``CUSTOM_*`` traits, and none with a prefix the exporter reserves for what
+it derives itself (``contract.RESERVED_PREFIXES``: ``CUSTOM_MDEV_``,
+``CUSTOM_PCI_VENDOR_``, ...); the shipped profiles may also name standard
+traits.
 """
 
 import dataclasses
@@ -42,6 +45,7 @@ import typing
 
 import yaml
 
+from mdev_traits.mapping import contract
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import names
 
@@ -57,12 +61,13 @@ KINDS = (KIND_MDEV, KIND_VGPU_VF, KIND_PASSTHROUGH)
 _TOP_KEYS = ('version', 'description', 'rules')
 _RULE_KEYS = ('name', 'description', 'match', 'set', 'traits')
 _RULE_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$')
-_CC_RE = re.compile(r'^(\d{1,3})\.(\d{1,3})$')
-_RESOLUTION_RE = re.compile(r'^(\d{1,6})x(\d{1,6})$')
+# ASCII digits only (``\d`` alone also matches other scripts' digits)
+_CC_RE = re.compile(r'^(\d{1,3})\.(\d{1,3})$', re.ASCII)
+_RESOLUTION_RE = re.compile(r'^(\d{1,6})x(\d{1,6})$', re.ASCII)
 _API_RE = re.compile(
     r'^(?:VULKAN|DXVA|DIRECT2D|DIRECTX_V\d{1,3}'
     r'|(?:OPENGL|OPENCL|VULKAN)_V\d{1,3}_\d{1,3}'
-    r'|DIRECT3D_V\d{1,3}_\d{1,3}[A-Z]?)$')
+    r'|DIRECT3D_V\d{1,3}_\d{1,3}[A-Z]?)$', re.ASCII)
 
 
 class ProfileError(ValueError):
@@ -236,6 +241,14 @@ def _parse_traits(filename, rule, value, operator):
             raise ProfileError(filename, 'operator rules may only add '
                                'CUSTOM_ traits, got %s' % trait, rule,
                                'traits')
+        if operator and trait.startswith(contract.RESERVED_PREFIXES):
+            # these prefixes say "set by the exporter" when its record is
+            # lost (placement.plan.Ownership): a rule must not forge them
+            raise ProfileError(filename, '%s uses a prefix reserved for '
+                               'the traits the exporter derives itself (%s)'
+                               % (trait, ', '.join(
+                                   contract.RESERVED_PREFIXES)),
+                               rule, 'traits')
         traits.append(trait)
     return tuple(traits)
 

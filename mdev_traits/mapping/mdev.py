@@ -14,7 +14,11 @@ from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
 from mdev_traits import models
 
-_VERSION = re.compile(r'^\s*v?(\d+)\.(\d+)(?:\.(\d+))?')
+# ASCII digits only, and few of them: int() refuses a string of more than
+# sys.int_max_str_digits digits, and other scripts' digits are not versions.
+_VERSION = re.compile(
+    r'^\s*v?([0-9]{1,18})\.([0-9]{1,18})(?![0-9])(?:\.([0-9]+))?',
+    re.ASCII)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,18 +117,27 @@ def type_traits(parent, mdev_type, warnings):
         else:
             major, minor = version
             for k in range(minor + 1):
-                traits.add(contract.MDEV_SWVER,
-                           '%s = %s' % (version_src, version_text),
-                           driver=driver, major=major, minor=k)
+                # add() refuses more than collect.MAX_PER_SOURCE names of
+                # one source: never build an unbounded list
+                if not traits.add(contract.MDEV_SWVER,
+                                  '%s = %s' % (version_src, version_text),
+                                  driver=driver, major=major, minor=k):
+                    break
 
     compat = list(mdev_type.compatible)
     if mdev_type.compatible_type:
         compat.insert(0, ('type', mdev_type.compatible_type))
     for field, values in compat:
         for value in values:
-            traits.add(contract.MDEV_COMPAT,
-                       'sysfs %s/compatible_%s' % (tdir, field),
-                       field=field, value=value)
+            if not traits.add(contract.MDEV_COMPAT,
+                              'sysfs %s/compatible_%s' % (tdir, field),
+                              field=field, value=value):
+                break
+    for source in traits.truncated():
+        warnings.append('mdev parent %s: %s gives more than %d traits; '
+                        'only the first %d are kept' % (
+                            parent.name, source, collect.MAX_PER_SOURCE,
+                            collect.MAX_PER_SOURCE))
     return traits.result()
 
 
@@ -164,11 +177,17 @@ def mdev_providers(discovery, mdev_config, root_name, warnings):
         traits = {}
         inventories = {}
         rc = None
+        partial = parent.partial
         if mdev_type is not None:
-            rc = mdev_config.resource_class(type_id)
-            traits = type_traits(parent, mdev_type, warnings)
-            inventories = inventory_for(
-                mdev_type, rc, mdev_config.max_instances_for(type_id))
+            try:
+                rc = mdev_config.resource_class(type_id)
+                traits = type_traits(parent, mdev_type, warnings)
+                inventories = inventory_for(
+                    mdev_type, rc, mdev_config.max_instances_for(type_id))
+            except Exception as exc:  # noqa: B902 - one parent must not
+                # stop the others: its provider is add-only this cycle
+                warnings.append(tree.mapping_failed(name, exc))
+                traits, inventories, partial = {}, {}, True
         providers.append(tree.DesiredProvider(
             name=name,
             uuid=names.provider_uuid(name),
@@ -177,7 +196,7 @@ def mdev_providers(discovery, mdev_config, root_name, warnings):
             resource_class=rc,
             inventories=inventories,
             traits=traits,
-            partial=parent.partial,
+            partial=partial,
             kind=models.KIND_MDEV,
         ))
     return providers

@@ -73,11 +73,17 @@ def _standard_traits():
     return frozenset(os_traits.get_traits())
 
 
+_CUSTOM_TRAIT = re.compile(r'CUSTOM_[A-Z0-9_]+')
+
+
+# Called for every trait of every provider each cycle (the cap in
+# mapping.collect), with the same names cycle after cycle.
+@functools.lru_cache(maxsize=16384)
 def is_valid_trait(name):
-    if not name or len(name) > MAX_TRAIT_LENGTH:
+    if not name or not isinstance(name, str) or len(name) > MAX_TRAIT_LENGTH:
         return False
     if name.startswith(CUSTOM_PREFIX):
-        return re.fullmatch(r'CUSTOM_[A-Z0-9_]+', name) is not None
+        return _CUSTOM_TRAIT.fullmatch(name) is not None
     return name in _standard_traits()
 
 

@@ -9,6 +9,7 @@ the reconciler compares with what Placement holds.
 import dataclasses
 import typing
 
+from mdev_traits.mapping import collect
 from mdev_traits.mapping import names
 from mdev_traits import models
 
@@ -86,6 +87,33 @@ class DesiredTree:
         }
 
 
+def mapping_failed(provider_name, exc):
+    """The warning for a provider whose mapping raised: it is kept with
+    what is known, add-only, for this cycle."""
+    return ('mapping %s failed (%s: %s): its traits are added, none '
+            'removed, this cycle' % (provider_name, type(exc).__name__, exc))
+
+
+def cap_provider(provider, warnings):
+    """``provider`` with at most :data:`collect.MAX_TRAITS_PER_PROVIDER`
+    valid traits (:func:`collect.cap_traits`), with one warning naming it
+    when something was left out."""
+    kept, invalid, over = collect.cap_traits(provider.traits)
+    if invalid:
+        warnings.append('provider %s: %d invalid trait name(s) left out: %s'
+                        % (provider.name, len(invalid),
+                           ', '.join(names.shorten(t, 80)
+                                     for t in invalid[:3])))
+    if over:
+        warnings.append('provider %s: %d traits, more than %d: %d left out '
+                        '(each source in turn keeps its first ones in name '
+                        'order)' % (provider.name, len(kept) + over,
+                                    collect.MAX_TRAITS_PER_PROVIDER, over))
+    if not invalid and not over:
+        return provider
+    return dataclasses.replace(provider, traits=kept)
+
+
 def build_tree(discovery, mdev_config, root_name, enrichers=(),
                extra_providers=()):
     """The desired provider tree for one host (pure).
@@ -94,18 +122,45 @@ def build_tree(discovery, mdev_config, root_name, enrichers=(),
     [DesiredProvider]`` for other kinds of hardware; ``enrichers`` are
     callables ``(providers, discovery, warnings) -> providers`` that add
     capability traits (GPU profiles, operator rules).
+
+    Evidence before withdrawal: a factory or enricher that raises costs
+    what it would have given, never a withdrawal (the tree becomes
+    incomplete, or the providers partial); when discovery is not trusted
+    (the root does not look like sysfs) every provider is partial. Every
+    provider gets at most :data:`collect.MAX_TRAITS_PER_PROVIDER` valid
+    traits (:func:`cap_provider`).
     """
     from mdev_traits.mapping import mdev as mdev_mapping
 
     warnings = list(discovery.errors)
+    complete = discovery.complete
+    incomplete = set(discovery.incomplete)
     providers = mdev_mapping.mdev_providers(discovery, mdev_config,
                                             root_name, warnings)
     for extra in extra_providers:
-        providers.extend(extra(discovery, root_name, warnings))
+        try:
+            providers.extend(extra(discovery, root_name, warnings))
+        except Exception as exc:  # noqa: B902 - the other kinds still
+            # publish; theirs is unknown, so nothing vanished is removed
+            warnings.append(mapping_failed(
+                getattr(extra, '__name__', 'providers'), exc))
+            complete = False
+            incomplete.update(models.ALL_KINDS)
+    add_only = not discovery.trusted
     for enrich in enrichers:
-        providers = list(enrich(providers, discovery, warnings))
+        try:
+            providers = list(enrich(providers, discovery, warnings))
+        except Exception as exc:  # noqa: B902 - keep the providers
+            # without that source's traits, add-only
+            warnings.append(mapping_failed(
+                getattr(enrich, '__name__', 'capabilities'), exc))
+            add_only = True
+    if add_only:
+        providers = [p if p.partial else dataclasses.replace(p, partial=True)
+                     for p in providers]
+    providers = [cap_provider(p, warnings) for p in providers]
     providers.sort(key=lambda p: p.name)
     return DesiredTree(root_name=root_name, providers=tuple(providers),
-                       complete=discovery.complete,
-                       incomplete=frozenset(discovery.incomplete),
+                       complete=complete,
+                       incomplete=frozenset(incomplete),
                        warnings=tuple(warnings))

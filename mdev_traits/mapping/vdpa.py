@@ -260,6 +260,13 @@ def vdpa_providers(discovery, config, root_name, warnings):
                             % (device.name, rc))
             continue
         name = names.vdpa_provider_name(root_name, device.name)
+        partial = device.partial
+        try:
+            traits = device_traits(device, config)
+        except Exception as exc:  # noqa: B902 - one device must not stop
+            # the others: its provider is kept, add-only, this cycle
+            warnings.append(tree.mapping_failed(name, exc))
+            traits, partial = {}, True
         providers.append(tree.DesiredProvider(
             name=name,
             uuid=names.provider_uuid(name),
@@ -267,8 +274,8 @@ def vdpa_providers(discovery, config, root_name, warnings):
             mdev_type=None,
             resource_class=rc,
             inventories=inventory_for(rc),
-            traits=device_traits(device, config),
-            partial=device.partial,
+            traits=traits,
+            partial=partial,
             kind=models.KIND_VDPA,
             notes=device_notes(device),
         ))

@@ -136,8 +136,9 @@ class Executor(object):
             self._bump_held(op.uuid, before, generations[op.uuid])
             self._update_cache(op.uuid, generations[op.uuid],
                                traits=frozenset(resp.body['traits']))
-            LOG.info('Traits of %s: added %s, removed %s', op.name,
-                     ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
+            # full lists at DEBUG: the cycle's INFO line gives counts
+            LOG.debug('Traits of %s: added %s, removed %s', op.name,
+                      ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
         elif resp.status == 400:
             # e.g. a custom trait deleted since we last saw it (by
             # "cleanup" on another host, once no provider had it): create

@@ -172,6 +172,12 @@ class SysfsBuilder(object):
     def __init__(self, root):
         self.root = os.path.abspath(root)
         self.makedirs('')
+        # every kernel has these two (Documentation/filesystems/sysfs.rst,
+        # "Top Level Directory Layout"), even on a host without a device
+        # of interest; the exporter trusts a root only when it has them
+        # (mdev_traits.discovery.root)
+        for top in ('devices', 'bus'):
+            self.makedirs(top)
 
     # -- low level ---------------------------------------------------------
 
