@@ -6,8 +6,10 @@ The exporter runs in manage mode (it creates the compute node, the
 per-GPU providers, their traits and inventories), in-process, as
 ``service.Exporter``. Printed for each host size: wall time of the first
 sync and of steady-state cycles (median/p95), and the requests each sent
-by method (``PlacementClient.requests``). Target: a steady-state cycle
-makes at most one read request and no write.
+by method (``PlacementClient.requests``). Target: steady-state cycles make
+at most 1.2 read requests on average (the tree, and the version bucket
+traits every [exporter] trait_catalog_interval = 5 cycles) and no
+write.
 
     python -m benchmarks.sync [--cycles N]
 """
@@ -78,7 +80,7 @@ def run_size(placement, workdir, gpus, types, cycles):
           % (hosts.summary(steady),
              ', '.join('%s %.1f' % kv for kv in sorted(per_cycle.items())),
              client.write_count()))
-    ok = client.write_count() == 0 and per_cycle.get('GET', 0) <= 1
+    ok = client.write_count() == 0 and per_cycle.get('GET', 0) <= 1.2
     return ok
 
 
@@ -95,8 +97,8 @@ def main(argv=None):
             for gpus, types in SIZES:
                 ok = run_size(placement, workdir, gpus, types,
                               args.cycles) and ok
-    print('steady state: %s (target: at most one GET and no write per '
-          'cycle)' % ('OK' if ok else 'OVER TARGET'))
+    print('steady state: %s (target: at most 1.2 GET and no write per '
+          'cycle on average)' % ('OK' if ok else 'OVER TARGET'))
     return 0
 
 

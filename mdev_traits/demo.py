@@ -25,7 +25,10 @@ SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'hosts')
 
 # A workload whose vGPU was created under driver 535.104: a destination
 # needs the same major (535) and a minor not lower (>= 104), on the same
-# GPU model, with the same mdev type.
+# GPU model, with the same mdev type. No sample host runs 535.104: the
+# operator creates the bucket as a threshold (THRESHOLD_TRAIT), and every
+# host at 535.m >= 104 publishes it (trait contract v2: buckets from the
+# fleet).
 DEMO_QUERIES = [
     ('vGPU of type nvidia-231 (GRID T4-2Q)',
      'CUSTOM_MDEV_TYPE_NVIDIA_231'),
@@ -34,6 +37,8 @@ DEMO_QUERIES = [
      'CUSTOM_MDEV_TYPE_NVIDIA_231,CUSTOM_MDEV_SWVER_NVIDIA_535_104'),
 ]
 
+
+THRESHOLD_TRAIT = 'CUSTOM_MDEV_SWVER_NVIDIA_535_104'
 
 # An mdev of the sample gpu-host-1 (GRID T4-2Q on 0000:3b:00.0).
 DEMO_SOURCE_HOST = 'gpu-host-1'
@@ -105,6 +110,11 @@ def run(server, workdir, mode='manage', say=_say):
 
     say('Placement (openstack-placement, SQLite, noauth2) at %s\n' %
         server.url)
+    say('An operator defines a driver threshold a flavor uses:')
+    say('  PUT /traits/%s  (openstack trait create %s)' % (
+        THRESHOLD_TRAIT, THRESHOLD_TRAIT))
+    status, _body = server.request('PUT', '/traits/%s' % THRESHOLD_TRAIT)
+    say('  -> %d\n' % status)
     hosts = sample_hosts()
     for host, archive, snippet in hosts:
         hostdir = os.path.join(workdir, host)

@@ -20,6 +20,7 @@ from oslo_log import log as logging
 
 from mdev_traits.conf import exporter as exporter_conf
 from mdev_traits.discovery import sysfs
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import gpu as gpu_mapping
 from mdev_traits.mapping import gpu_rules
 
@@ -112,7 +113,7 @@ def rule_set_from_conf(conf):
                          max_bytes=group.max_file_size)
 
 
-def enrichers_from_conf(conf):
+def enrichers_from_conf(conf, floors=None):
     """The GPU capability enricher(s) for ``conf``: [] when disabled (or
     when ``conf`` has no [profiles] group)."""
     try:
@@ -125,4 +126,5 @@ def enrichers_from_conf(conf):
     return [gpu_mapping.make_enricher(
         rule_set_from_conf(conf),
         manage=conf.exporter.mode == exporter_conf.MODE_MANAGE,
-        display_heads_inventory=group.display_head_inventory)]
+        display_heads_inventory=group.display_head_inventory,
+        floors=floors if floors is not None else floors_mod.DEFAULT)]

@@ -14,6 +14,7 @@ import stat
 import threading
 import time
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from mdev_traits.conf import check as conf_check
@@ -23,10 +24,14 @@ from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits import health
 from mdev_traits import hotplug
+from mdev_traits.mapping import budget
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.mapping import vdpa as vdpa_mapping
+from mdev_traits.mapping import versions
 from mdev_traits import metrics as metrics_mod
+from mdev_traits.placement import catalog as catalog_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
@@ -49,10 +54,22 @@ def mdev_config_from_conf(conf):
         classes.append((mdev_type, group.mdev_class))
         if group.max_instances:
             max_instances.append((mdev_type, group.max_instances))
-    return mdev_mapping.MdevConfig(enabled_types=enabled,
-                                   device_addresses=tuple(addresses),
-                                   mdev_classes=tuple(classes),
-                                   max_instances=tuple(max_instances))
+    return mdev_mapping.MdevConfig(
+        enabled_types=enabled, device_addresses=tuple(addresses),
+        mdev_classes=tuple(classes), max_instances=tuple(max_instances),
+        max_version_buckets=conf.exporter.max_version_buckets)
+
+
+def floors_from_conf(conf):
+    """[profiles] ladder_floors as :class:`floors_mod.Floors`.
+
+    :raises floors_mod.FloorError: a value that is not a level.
+    """
+    try:
+        values = conf.profiles.ladder_floors
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return floors_mod.DEFAULT
+    return floors_mod.parse(values)
 
 
 def check_mdev_config(mdev_config):
@@ -135,7 +152,11 @@ def mapping_extensions(conf):
         vdpa_mapping.VdpaConfig.from_conf(conf)))
     # GPU capability traits: profiles and operator rules are read here
     # (I/O) and handed as plain data to the pure enricher
-    enrichers.extend(gpu_profiles.enrichers_from_conf(conf))
+    enrichers.extend(gpu_profiles.enrichers_from_conf(
+        conf, floors_from_conf(conf)))
+    # last: at most [exporter] max_traits_per_provider per GPU provider
+    enrichers.append(budget.make_limiter(
+        conf.exporter.max_traits_per_provider))
     return extra_providers, enrichers
 
 
@@ -154,8 +175,13 @@ def discover(conf, collectors=None, full=False):
     return discovery_base.discover(collectors, conf.exporter.sysfs_root)
 
 
-def desired_tree(conf, collectors=None):
-    """Discover the host and map it (no Placement request)."""
+def desired_tree(conf, collectors=None, known_traits=frozenset()):
+    """Discover the host and map it (no Placement request).
+
+    ``known_traits``: the version bucket traits that exist in Placement
+    (:class:`mdev_traits.placement.catalog.TraitCatalog`); without them
+    each GPU publishes its own bucket only.
+    """
     if collectors is None:
         collectors = discovery_base.load_collectors(
             conf.exporter.discovery_sources, conf.exporter.sysfs_root,
@@ -166,12 +192,23 @@ def desired_tree(conf, collectors=None):
     tree = tree_mod.build_tree(found, mdev_config,
                                conf.exporter.root_provider_name,
                                enrichers=enrichers,
-                               extra_providers=extra_providers)
+                               extra_providers=extra_providers,
+                               known_traits=known_traits)
     if not mdev_config.enabled_types and found.mdev_parents:
         LOG.warning('[devices] enabled_mdev_types is empty: %d mdev '
                     'parent(s) found but no type is enabled, so no trait '
                     'or inventory is published', len(found.mdev_parents))
     return tree
+
+
+def state_store(conf):
+    """The exporter's ownership record (:mod:`mdev_traits.placement.state`)
+    as configured in ``[exporter]``."""
+    ex = conf.exporter
+    return state_mod.StateStore(
+        ex.state_file, ex.root_provider_name,
+        host_id=state_mod.read_host_id(ex.host_id_file),
+        lock_timeout=ex.state_lock_timeout)
 
 
 class Exporter(object):
@@ -187,11 +224,14 @@ class Exporter(object):
         self.client = client or client_mod.client_from_conf(conf)
         self.reconciler = reconciler_mod.Reconciler(
             self.client, conf.exporter.root_provider_name,
-            conf.exporter.mode,
-            state_mod.StateStore(conf.exporter.state_file,
-                                 conf.exporter.root_provider_name),
+            conf.exporter.mode, state_store(conf),
             create_root_provider=conf.exporter.create_root_provider,
-            max_retries=conf.exporter.max_conflict_retries)
+            max_retries=conf.exporter.max_conflict_retries,
+            withdrawal_confirm_cycles=(
+                conf.exporter.withdrawal_confirm_cycles))
+        self.catalog = catalog_mod.TraitCatalog(
+            self.client, versions.BUCKET_PREFIX,
+            conf.exporter.trait_catalog_interval)
         self._last_error = None
         # health.CycleReport of the last cycle
         self.report = None
@@ -219,11 +259,12 @@ class Exporter(object):
 
     def _cycle(self):
         started = time.monotonic()
-        tree = desired_tree(self.conf, self.collectors)
-        self._log_warnings(tree.warnings)
-        if tree.warnings:
-            self.metrics.error('discovery')
         try:
+            known = self.catalog.names()
+            tree = desired_tree(self.conf, self.collectors, known)
+            self._log_warnings(tree.warnings)
+            if tree.warnings:
+                self.metrics.error('discovery')
             result = self.reconciler.sync(tree)
         except client_mod.PlacementUnavailable as exc:
             self._state_change('Placement unavailable: %s' % exc,
@@ -236,7 +277,6 @@ class Exporter(object):
                            'placement_unavailable')
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
-            exc.kind = 'nothing_published'
             raise
         self.report = health.report(tree, result,
                                     self.reconciler.executor.held)

@@ -37,6 +37,7 @@ from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits.mapping import gpu as gpu_mapping
 from mdev_traits import models
+from mdev_traits import service
 
 # the sources this subcommand always runs, whatever discovery_sources says
 SOURCES = ('vgpu_vf', 'nvml')
@@ -65,7 +66,8 @@ def entries_for(conf, collectors=None):
     warnings = list(found.errors)
     rule_set = gpu_profiles.rule_set_from_conf(conf)
     warnings.extend(rule_set.errors)
-    entries = gpu_mapping.device_spec_entries(found, rule_set, warnings)
+    entries = gpu_mapping.device_spec_entries(
+        found, rule_set, warnings, floors=service.floors_from_conf(conf))
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)
 

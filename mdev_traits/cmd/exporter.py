@@ -13,8 +13,10 @@ options of the command (``--config-file``, ``--debug``, ...) go before or
 after the subcommand's name, as with nova-manage and placement-manage.
 
 Exit status: 0 success; 1 nothing could be published (compute node
-provider missing, Placement unreachable, ...); 2 configuration error;
-3 published, but Placement refused some changes.
+provider missing, Placement unreachable, state file locked by another
+exporter for too long, ...); 2 configuration error (also: a state file
+written on another host); 3 published, but Placement refused some
+changes.
 """
 
 import contextlib
@@ -32,6 +34,7 @@ from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits import health
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -108,9 +111,16 @@ def validate(conf):
     errors = conf_check.value_errors(conf)
     if errors:
         return errors
-    return ['%s (files: %s)' % (err, ', '.join(conf.config_file) or 'none')
-            for err in service.check_mdev_config(
-                service.mdev_config_from_conf(conf))]
+    errors = ['%s (files: %s)' % (err, ', '.join(conf.config_file)
+                                  or 'none')
+              for err in service.check_mdev_config(
+                  service.mdev_config_from_conf(conf))]
+    try:
+        service.floors_from_conf(conf)
+    except floors_mod.FloorError as exc:
+        errors.append('[profiles] ladder_floors: %s (files: %s)' % (
+            exc, ', '.join(conf.config_file) or 'none'))
+    return errors
 
 
 def warn_unknown(conf):
@@ -255,6 +265,10 @@ def main(argv=None):
             exporter = service.Exporter(conf, log_errors=False)
             try:
                 result = exporter.cycle()
+            except reconciler_mod.StateRefused as exc:
+                # a state file from another host: the operator must look
+                _error(str(exc))
+                return EXIT_CONFIG
             except reconciler_mod.NothingPublished as exc:
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED

@@ -121,7 +121,8 @@ def source_requirements(conf, found=None):
             raise UsageError('no vDPA device %s on this host' %
                              conf.vdpa_device)
         return provider, req_mod.requirements(
-            provider.trait_names, provider.resource_class)
+            provider.trait_names, provider.resource_class,
+            floors=service.floors_from_conf(conf))
     if conf.mdev:
         parent, mdev_type = find_mdev(found, conf.mdev)
         if parent is None:
@@ -146,7 +147,8 @@ def source_requirements(conf, found=None):
     settings = dynamic_settings(conf.exporter.sysfs_root, conf.mdev,
                                 mdev_type)
     return provider, req_mod.requirements(
-        provider.trait_names, provider.resource_class, settings)
+        provider.trait_names, provider.resource_class, settings,
+        floors=service.floors_from_conf(conf))
 
 
 def check(client, reqs):

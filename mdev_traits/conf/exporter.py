@@ -2,6 +2,9 @@ import socket
 
 from oslo_config import cfg
 
+from mdev_traits.mapping import budget
+from mdev_traits.mapping import versions
+
 GROUP = 'exporter'
 
 MODE_DECORATE = 'decorate'
@@ -55,13 +58,45 @@ exporter_opts = [
                       'at the same time does not hit Placement in step.'),
     cfg.StrOpt('state_file',
                default='/var/lib/mdev-traits/state.json',
-               help='File where the exporter records which traits and '
-                    'inventories it set, so that after a restart it '
-                    'still removes only what it owns. When it cannot be '
-                    'read or written the exporter falls back to the '
-                    'trait prefixes it reserves (CUSTOM_MDEV_, '
-                    'CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, '
-                    'CUSTOM_VIRTIO_).'),
+               help='The exporter\'s ownership record: which traits it set '
+                    'on which provider, which providers it created, which '
+                    'resource classes it manages and which reservations it '
+                    'made itself. It writes only what this record names '
+                    'or what it describes this cycle, and records '
+                    'additions and creations before making them. A file '
+                    'that cannot be read is moved aside to '
+                    '<state_file>.corrupt-<UTC time>; then, and only on '
+                    'the providers it describes, traits with the prefixes '
+                    'it reserves (CUSTOM_MDEV_, CUSTOM_PCI_VENDOR_, '
+                    'CUSTOM_PCI_DEVICE_, CUSTOM_VDPA_, CUSTOM_VIRTIO_) '
+                    'and the traits it wants that are already there are '
+                    'taken as its own. A record written on another host '
+                    '(see host_id_file) is refused. <state_file>.lock is '
+                    'locked while a cycle runs. Empty: keep the record in '
+                    'memory only (tests).'),
+    cfg.StrOpt('host_id_file',
+               default='/etc/machine-id',
+               advanced=True,
+               help='File whose first line identifies this host in the '
+                    'state file, so that a state file copied from another '
+                    'host (a cloned image) is refused. Unreadable: the '
+                    'record names no host and is not checked.'),
+    cfg.FloatOpt('state_lock_timeout',
+                 default=60.0,
+                 min=0.0,
+                 advanced=True,
+                 help='Seconds to wait for the lock on the state file when '
+                      'another exporter process (the daemon, a --once run) '
+                      'holds it; then the cycle publishes nothing and says '
+                      'so in one line.'),
+    cfg.IntOpt('withdrawal_confirm_cycles',
+               default=3,
+               min=1,
+               help='A cycle that would withdraw more than half of the '
+                    'exporter\'s traits or providers at once only adds, '
+                    'and logs what it holds back, until this many '
+                    'consecutive cycles (daemon cycles or --once runs) '
+                    'found the same withdrawal. 1 withdraws at once.'),
     cfg.StrOpt('status_file',
                help='File where the daemon (and --once) writes, after every '
                     'cycle, when the last full sync was and what is held '
@@ -115,6 +150,41 @@ exporter_opts = [
                      'host offers, naming the file that sets it. Disable '
                      'for a configuration shared by hosts with different '
                      'GPU models.'),
+    cfg.IntOpt('trait_catalog_interval',
+               default=5,
+               min=1,
+               max=1000,
+               help='Read the driver version bucket traits that exist in '
+                    'Placement (GET /traits?name=startswith:'
+                    'CUSTOM_MDEV_SWVER_, one request) every this many '
+                    'cycles. A host at driver version M.m publishes the '
+                    'bucket of its own minor and those of the lower '
+                    'minors of M that exist (some host ran them, or an '
+                    'operator created the trait as a threshold), so a '
+                    'bucket a host creates reaches every host with a '
+                    'later minor within this many cycles. The default '
+                    'keeps the steady state at 1.2 requests per cycle.'),
+    cfg.IntOpt('max_version_buckets',
+               default=versions.DEFAULT_MAX_BUCKETS,
+               min=0,
+               max=64,
+               help='Buckets of lower minors a GPU provider publishes at '
+                    'most, per driver branch: the highest ones that exist '
+                    'in Placement below its own minor. Its own bucket is '
+                    'always published. A minor above %d (a date, a build '
+                    'number) publishes its own bucket only.'
+                    % versions.MAX_MINOR),
+    cfg.IntOpt('max_traits_per_provider',
+               default=budget.DEFAULT_MAX_TRAITS,
+               min=16,
+               max=budget.HARD_MAX_TRAITS,
+               help='Most traits the exporter publishes on one GPU (mdev) '
+                    'provider. Each trait is paid on every scheduling '
+                    'request (Placement returns the traits of every '
+                    'candidate provider). Over it, the provider drops the '
+                    'lowest version buckets from the fleet first, then '
+                    'whole capability families, with a '
+                    'warning; see benchmarks/README.rst for the cost.'),
 ]
 
 

@@ -8,6 +8,8 @@ README section "GPU capabilities" for the file format.
 
 from oslo_config import cfg
 
+from mdev_traits.mapping import gpu_contract
+
 GROUP = 'profiles'
 
 profiles_opts = [
@@ -44,6 +46,20 @@ profiles_opts = [
                      'for resources1:VGPU_DISPLAY_HEAD=N. nova\'s libvirt '
                      'driver does not report it, so decorate mode never '
                      'does.'),
+    cfg.DictOpt('ladder_floors',
+                default={},
+                help='Floors of the capability ladders, as '
+                     'family:level pairs that override the defaults (%s). '
+                     'A ladder is published from its floor up: a level '
+                     'every device of the shipped profiles has tells the '
+                     'scheduler nothing and costs every scheduling '
+                     'request. A flavor that asks for a level below the '
+                     'floor must ask for the floor (requirements does); a '
+                     'device below a floor publishes no trait of that '
+                     'family. Lower a floor only when you have devices '
+                     'below it.' % ', '.join(
+                         '%s:%s' % kv for kv in sorted(
+                             gpu_contract.DEFAULT_FLOORS.items()))),
 ]
 
 

@@ -17,7 +17,7 @@ MAX_PER_SOURCE = MAX_TRAITS_PER_PROVIDER
 
 
 class TraitCollector(object):
-    """trait -> list of sources, with contract v1 normalisation and the
+    """trait -> list of sources, with contract normalisation and the
     deprecated aliases of :data:`contract.DEPRECATED_ALIASES`.
 
     A source gives at most :data:`MAX_PER_SOURCE` trait names: the

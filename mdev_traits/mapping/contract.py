@@ -1,9 +1,14 @@
-"""Trait contract v1, as data.
+"""Trait contract v2, as data.
 
 Operators put these names in flavors (``trait:CUSTOM_...=required``): they
 are a public API. Never rename a template; to change one, publish the old
 and the new name side by side for at least one release (see
-``DEPRECATED_ALIASES``).
+``DEPRECATED_ALIASES``). v2 is the first released contract: the
+unreleased v1 published every version bucket from 0 and every capability
+ladder from its lowest level (223 traits on a T4-2Q under 535.129); v2
+publishes buckets from the fleet (:mod:`mdev_traits.mapping.versions`),
+ladders from a floor (:mod:`mdev_traits.mapping.floors`), at most
+:data:`mdev_traits.mapping.budget.DEFAULT_MAX_TRAITS` per GPU provider.
 
 Each template is formatted with the discovered values and then normalised
 with :func:`mdev_traits.mapping.names.custom_trait` (upper-case, runs of
@@ -17,10 +22,12 @@ MDEV_DEVICE_API = 'MDEV_DEVICE_API_{device_api}'
 # PCI ids of the parent device.
 PCI_VENDOR = 'PCI_VENDOR_{vendor}'
 PCI_DEVICE = 'PCI_DEVICE_{vendor}_{device}'
-# Cumulative "bucket" per minor version of the driver: a destination is
-# compatible when its major equals the source's and its minor is not lower,
-# so a workload at M.m requires MDEV_SWVER_<D>_<M>_<m> and every host at
-# M.m' with m' >= m has it.
+# "Bucket" per minor version of the driver: a destination is compatible
+# when its major equals the source's and its minor is not lower, so a
+# workload at M.m requires MDEV_SWVER_<D>_<M>_<m> and every host at M.m'
+# with m' >= m has it: its own minor's, and those of the lower minors
+# whose trait exists in Placement (a host ran it, or an operator created
+# it), at most [exporter] max_version_buckets of them.
 MDEV_SWVER = 'MDEV_SWVER_{driver}_{major}_{minor}'
 # One per value of a compatible_<field> attribute: the destination must
 # cover (be a superset of) the source's values.

@@ -28,6 +28,7 @@ import re
 import typing
 
 from mdev_traits.mapping import collect
+from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.mapping import names
@@ -206,7 +207,8 @@ def _apply_rules(rules, target, caps, traits):
                 traits[trait].append(rule.origin)
 
 
-def resolve(target, rule_set, gpu_info=None, warnings=None):
+def resolve(target, rule_set, gpu_info=None, warnings=None,
+            floors=floors_mod.DEFAULT):
     """Capabilities of ``target`` and their traits (see module docstring).
 
     :param gpu_info: the :class:`mdev_traits.models.GpuInfo` of the
@@ -242,7 +244,7 @@ def resolve(target, rule_set, gpu_info=None, warnings=None):
             caps['framebuffer_mb'] = (gpu_info.memory_mb, src)
 
     _apply_rules(rule_set.operator, target, caps, extra)
-    traits = capability_traits(caps)
+    traits = capability_traits(caps, floors)
     for trait, sources in extra.items():
         traits.setdefault(trait, [])
         traits[trait].extend(s for s in sources if s not in traits[trait])
@@ -266,9 +268,11 @@ def _forward_compatible(name, snapshot):
     return published
 
 
-def api_names(api):
+def api_names(api, floors=floors_mod.NONE):
     """Every API name ``api`` implies ("at least" semantics), itself
-    included, e.g. OPENGL_V2_0 -> OPENGL_V1_1 ... OPENGL_V2_0."""
+    included, e.g. OPENGL_V2_0 -> OPENGL_V1_1 ... OPENGL_V2_0; with
+    ``floors``, only from the family's floor up (nothing when ``api`` is
+    below it)."""
     api = api.upper()
     if api in gpu_contract.API_UNVERSIONED:
         return [api]
@@ -287,18 +291,24 @@ def api_names(api):
     excluded = gpu_contract.API_NOT_IMPLIED.get((family, version), ())
     implied = [v for v in versions
                if key(v) < key(version) and v not in excluded]
+    floor = floors.api(family)
+    if floor is not None:
+        if floors_mod.version_key(version) < floor:
+            return ['VULKAN'] if family == 'VULKAN' else []
+        implied = [v for v in implied if floors_mod.version_key(v) >= floor]
     result = ['%s_V%s' % (family, v) for v in implied + [version]]
     if family == 'VULKAN':
         result.insert(0, 'VULKAN')
     return result
 
 
-def api_traits(api):
-    """Traits for API ``api`` and every API it implies."""
+def api_traits(api, floors=floors_mod.DEFAULT):
+    """Traits for API ``api`` and every API it implies, from the floor
+    up."""
     snapshot = {gpu_contract.API.format(api=a)
                 for a in gpu_contract.API_STANDARD}
     traits = []
-    for name in api_names(api):
+    for name in api_names(api, floors):
         for trait in _forward_compatible(gpu_contract.API.format(api=name),
                                          snapshot):
             if trait not in traits:
@@ -306,11 +316,17 @@ def api_traits(api):
     return traits
 
 
-def cuda_traits(cc):
+def cuda_traits(cc, floors=floors_mod.DEFAULT):
     """Traits for CUDA compute capability ``cc`` ((major, minor)): every
-    known level not higher, and ``cc`` itself."""
-    levels = [c for c in gpu_contract.CUDA_KNOWN if c <= tuple(cc)]
-    if tuple(cc) not in levels:
+    known level of a PCI GPU from the floor up to it, and ``cc`` itself
+    (nothing below the floor)."""
+    if tuple(cc) < floors.cuda:
+        return []
+    levels = [c for c in gpu_contract.CUDA_KNOWN
+              if floors.cuda <= c <= tuple(cc)
+              and c not in gpu_contract.CUDA_NOT_ON_PCI]
+    if (tuple(cc) not in levels
+            and tuple(cc) not in gpu_contract.CUDA_NOT_ON_PCI):
         levels.append(tuple(cc))
     snapshot = {gpu_contract.CUDA_COMPUTE_CAPABILITY.format(major=a, minor=b)
                 for a, b in gpu_contract.CUDA_STANDARD}
@@ -323,21 +339,27 @@ def cuda_traits(cc):
     return traits
 
 
-def heads_traits(heads):
+def heads_traits(heads, floors=floors_mod.DEFAULT):
     return [gpu_contract.MAX_DISPLAY_HEADS.format(k=k)
-            for k in gpu_contract.STANDARD_DISPLAY_HEADS if k <= heads]
+            for k in gpu_contract.STANDARD_DISPLAY_HEADS
+            if floors.display_heads <= k <= heads]
 
 
-def resolution_traits(resolution):
+def resolution_traits(resolution, floors=floors_mod.DEFAULT):
+    """Every standard resolution that fits in ``resolution`` both ways and
+    is not strictly inside the floor."""
     width, height = _resolution(resolution)
     return [gpu_contract.RESOLUTION.format(w=w, h=h)
             for w, h in gpu_contract.STANDARD_RESOLUTIONS
-            if w <= width and h <= height]
+            if w <= width and h <= height
+            and floors_mod.resolution_above(w, h, floors.resolution)]
 
 
-def framebuffer_traits(framebuffer_mb):
+def framebuffer_traits(framebuffer_mb, floors=floors_mod.DEFAULT):
     traits = []
     size = gpu_contract.FRAMEBUFFER_MIN_MB
+    while size < floors.framebuffer_mb:
+        size *= 2
     while size <= framebuffer_mb:
         traits.append(names.custom_trait(
             gpu_contract.FRAMEBUFFER.format(mb=size)))
@@ -345,7 +367,7 @@ def framebuffer_traits(framebuffer_mb):
     return traits
 
 
-def capability_traits(caps):
+def capability_traits(caps, floors=floors_mod.DEFAULT):
     """{trait: [sources]} for resolved capabilities ``caps``."""
     traits = {}
 
@@ -362,20 +384,22 @@ def capability_traits(caps):
         return '%s=%s from %s' % (key, value, source)
 
     if 'display_heads' in caps:
-        add(heads_traits(caps['display_heads'][0]), why('display_heads'))
+        add(heads_traits(caps['display_heads'][0], floors),
+            why('display_heads'))
     if 'max_resolution' in caps:
-        add(resolution_traits(caps['max_resolution'][0]),
+        add(resolution_traits(caps['max_resolution'][0], floors),
             why('max_resolution'))
     if 'framebuffer_mb' in caps:
-        add(framebuffer_traits(caps['framebuffer_mb'][0]),
+        add(framebuffer_traits(caps['framebuffer_mb'][0], floors),
             why('framebuffer_mb'))
     if caps.get('cuda', (False,))[0] and 'cuda_compute_capability' in caps:
-        add(cuda_traits(_cc_tuple(caps['cuda_compute_capability'][0])),
+        add(cuda_traits(_cc_tuple(caps['cuda_compute_capability'][0]),
+                        floors),
             '%s; CUDA offered to the guest per %s' % (
                 why('cuda_compute_capability'), caps['cuda'][1]))
     if 'apis' in caps:
         for api in caps['apis'][0]:
-            add(api_traits(api), 'apis include %s from %s' % (
+            add(api_traits(api, floors), 'apis include %s from %s' % (
                 api, caps['apis'][1]))
     return traits
 
@@ -435,7 +459,8 @@ def display_head_inventory(provider, heads):
     }}
 
 
-def make_enricher(rule_set, manage=False, display_heads_inventory=True):
+def make_enricher(rule_set, manage=False, display_heads_inventory=True,
+                  floors=floors_mod.DEFAULT):
     """An enricher for :func:`mdev_traits.mapping.tree.build_tree`.
 
     Adds the GPU capability traits of the enabled type to each mdev
@@ -470,7 +495,7 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True):
             try:
                 enriched = _enrich_one(provider, parent, mdev_type, gpus,
                                        rule_set, warnings, manage and
-                                       display_heads_inventory)
+                                       display_heads_inventory, floors)
             except Exception as exc:  # noqa: B902 - one parent must not
                 # stop the others: keep what the mdev mapping gave, add-only
                 warnings.append(tree.mapping_failed(provider.name, exc))
@@ -500,11 +525,11 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True):
 
 
 def _enrich_one(provider, parent, mdev_type, gpus, rule_set, warnings,
-                head_inventory):
+                head_inventory, floors=floors_mod.DEFAULT):
     """``provider`` with the capability traits of its enabled type."""
     gpu_info = gpus.get(parent.name.lower())
     target = mdev_target(parent, mdev_type, gpu_info)
-    resolved = resolve(target, rule_set, gpu_info, warnings)
+    resolved = resolve(target, rule_set, gpu_info, warnings, floors)
     traits = {t: tuple(s) for t, s in provider.traits.items()}
     for trait, sources in resolved.traits.items():
         merged = list(traits.get(trait, ()))
@@ -563,7 +588,8 @@ def vgpu_resource_class(type_id, type_name):
     return names.custom_trait(type_name or 'NVIDIA_VGPU_%s' % type_id)
 
 
-def device_spec_entries(discovery, rule_set, warnings=None):
+def device_spec_entries(discovery, rule_set, warnings=None,
+                        floors=floors_mod.DEFAULT):
     """One :class:`DeviceSpecEntry` per vGPU VF and passthrough GPU."""
     warnings = [] if warnings is None else warnings
     gpus = _gpu_index(discovery)
@@ -581,7 +607,7 @@ def device_spec_entries(discovery, rule_set, warnings=None):
                      '(nvidia/current_vgpu_type is 0): left out' % (
                          gpu.physfn or 'an unknown GPU')))
             continue
-        resolved = resolve(target, rule_set, gpu_info, warnings)
+        resolved = resolve(target, rule_set, gpu_info, warnings, floors)
         spec = {}
         if pci.vendor:
             spec['vendor_id'] = pci.vendor

@@ -1,9 +1,9 @@
-"""GPU capability traits, as data (trait contract: GPU capabilities).
+"""GPU capability traits, as data (trait contract v2: GPU capabilities).
 
-Like :mod:`mdev_traits.mapping.contract` (trait contract v1, which this
-module does not change), these names are a public API: operators put them
-in flavors. Every capability is published with "at least" semantics: a
-device that has level L also gets every known lower level, so a flavor asks
+Like :mod:`mdev_traits.mapping.contract`, these names are a public API:
+operators put them in flavors. Every capability is published with "at
+least" semantics: a device that has level L also gets every known lower
+level down to the family's floor (:data:`DEFAULT_FLOORS`), so a flavor asks
 for the minimum it needs (``trait:HW_GPU_MAX_DISPLAY_HEADS_2=required``
 matches a 4-head vGPU).
 
@@ -66,6 +66,16 @@ CUDA_KNOWN = tuple(sorted(set(CUDA_STANDARD) | {
     (11, 0), (12, 0), (12, 1),
 }))
 
+# Levels no GPU the exporter sees (a PCI function) has: those of NVIDIA's
+# systems-on-chip only (Jetson TK1 3.2, TX1 5.3, TX2 6.2, AGX Xavier 7.2,
+# Orin 8.7; same NVIDIA list) and 7.1, which os-traits names and no device
+# has. Asking for one selects the same devices as asking for the next level
+# up, so they are not published (trait contract v2); a flavor or
+# ``requirements`` asks for the next level instead
+# (:func:`mdev_traits.mapping.floors.raise_to_floor`).
+CUDA_NOT_ON_PCI = frozenset([(3, 2), (5, 3), (6, 2), (7, 1), (7, 2),
+                             (8, 7)])
+
 # API families with versions, oldest first. A version implies every lower
 # version of its family (OpenGL contexts, Direct3D feature levels and the
 # DirectX runtime are backward compatible), except where API_NOT_IMPLIED
@@ -94,6 +104,46 @@ API_STANDARD = frozenset(
     + ['OPENCL_V%s' % v for v in API_VERSIONS['OPENCL'][:-1]]
     + ['DIRECTX_V%s' % v for v in API_VERSIONS['DIRECTX']]
     + ['DIRECT3D_V%s' % v for v in API_VERSIONS['DIRECT3D'][:-2]])
+
+# -- floors (trait contract v2) -----------------------------------------------
+
+# Each ladder is published from a floor up. A level that every device the
+# shipped profiles cover has tells the scheduler nothing, and every trait
+# is paid on every scheduling request (Placement returns the traits of
+# every provider of every candidate tree): a flavor that asks for a level
+# below the floor is asked for the floor instead (``requirements`` and
+# :func:`mdev_traits.mapping.floors.raise_to_floor` do so). A device below
+# the floor of a family publishes no trait of that family. Configurable with
+# [profiles] ladder_floors; the figures behind these defaults are in
+# benchmarks/README.rst. Why each default:
+DEFAULT_FLOORS = {
+    # the lowest compute capability of the shipped profiles: GRID K1/K2
+    # (Kepler, nvidia.yaml rule cuda-3.0-kepler-grid)
+    'cuda': '3.0',
+    # Intel Gen8 (Broadwell) GVT-g has OpenGL 4.4, every NVIDIA vGPU with
+    # graphics 4.6 (intel.yaml, nvidia.yaml)
+    'opengl': '4.4',
+    # Broadwell: Direct3D feature level 11_1; NVIDIA 12_0
+    'direct3d': '11.1',
+    # DirectX 12 on every shipped profile with DirectX
+    'directx': '12',
+    # OpenCL 3.0 implies 1.2 only (not the optional 2.x), Broadwell has 2.0:
+    # every OpenCL device has 1.2
+    'opencl': '1.2',
+    # no shipped profile names a Vulkan version (only HW_GPU_API_VULKAN)
+    'vulkan': '1.0',
+    # the smallest EDID of an Intel GVT-g vGPU is 1024x768
+    # (drivers/gpu/drm/i915/gvt/display.h, enum intel_vgpu_edid)
+    'resolution': '1024x768',
+    # every vGPU has at least one head
+    'display_heads': '1',
+    # the smallest NVIDIA vGPU types have 512 MiB (-0B, -0Q)
+    'framebuffer_mb': '512',
+}
+# profile API family -> floor key
+API_FLOOR_KEYS = {'OPENGL': 'opengl', 'OPENCL': 'opencl',
+                  'DIRECT3D': 'direct3d', 'DIRECTX': 'directx',
+                  'VULKAN': 'vulkan'}
 
 # Capabilities a profile rule can set (see mdev_traits.mapping.gpu_rules).
 CAPABILITIES = ('cuda_compute_capability', 'cuda', 'apis', 'display_heads',

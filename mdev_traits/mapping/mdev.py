@@ -12,6 +12,7 @@ from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
+from mdev_traits.mapping import versions
 from mdev_traits import models
 
 # ASCII digits only, and few of them: int() refuses a string of more than
@@ -33,6 +34,8 @@ class MdevConfig:
     mdev_classes: typing.Tuple[typing.Tuple[str, str], ...] = ()
     # type -> cap on instances per parent
     max_instances: typing.Tuple[typing.Tuple[str, int], ...] = ()
+    # buckets of lower minors per provider ([exporter] max_version_buckets)
+    max_version_buckets: int = versions.DEFAULT_MAX_BUCKETS
 
     def type_for_parent(self, parent_name):
         """The enabled type nova would use on ``parent_name``, or None.
@@ -83,8 +86,13 @@ def driver_name(parent, mdev_type):
     return None
 
 
-def type_traits(parent, mdev_type, warnings):
-    """Traits of ``mdev_type`` enabled on ``parent`` (trait contract v1)."""
+def type_traits(parent, mdev_type, warnings, known_traits=frozenset(),
+                max_buckets=versions.DEFAULT_MAX_BUCKETS):
+    """Traits of ``mdev_type`` enabled on ``parent`` (trait contract v2).
+
+    ``known_traits``: the version bucket traits that exist in Placement
+    (:mod:`mdev_traits.mapping.versions`).
+    """
     traits = collect.TraitCollector()
     tdir = 'class/mdev_bus/%s/mdev_supported_types/%s' % (
         parent.name, mdev_type.type_id)
@@ -116,13 +124,13 @@ def type_traits(parent, mdev_type, warnings):
                             'published' % (version_src, parent.name))
         else:
             major, minor = version
-            for k in range(minor + 1):
-                # add() refuses more than collect.MAX_PER_SOURCE names of
-                # one source: never build an unbounded list
-                if not traits.add(contract.MDEV_SWVER,
-                                  '%s = %s' % (version_src, version_text),
-                                  driver=driver, major=major, minor=k):
-                    break
+            why = '%s = %s' % (version_src, version_text)
+            for name in versions.bucket_traits(
+                    driver, major, minor, known_traits, max_buckets,
+                    warnings):
+                traits.add_exact(name, why if name == versions.bucket(
+                    driver, major, minor) else '%s; bucket in Placement '
+                    '(a host ran it or an operator created it)' % why)
 
     compat = list(mdev_type.compatible)
     if mdev_type.compatible_type:
@@ -162,7 +170,8 @@ def inventory_for(mdev_type, resource_class, max_instances=None):
     }}
 
 
-def mdev_providers(discovery, mdev_config, root_name, warnings):
+def mdev_providers(discovery, mdev_config, root_name, warnings,
+                   known_traits=frozenset()):
     """One desired provider per mdev parent (pure)."""
     providers = []
     for parent in discovery.mdev_parents:
@@ -181,7 +190,9 @@ def mdev_providers(discovery, mdev_config, root_name, warnings):
         if mdev_type is not None:
             try:
                 rc = mdev_config.resource_class(type_id)
-                traits = type_traits(parent, mdev_type, warnings)
+                traits = type_traits(parent, mdev_type, warnings,
+                                     known_traits,
+                                     mdev_config.max_version_buckets)
                 inventories = inventory_for(
                     mdev_type, rc, mdev_config.max_instances_for(type_id))
             except Exception as exc:  # noqa: B902 - one parent must not

@@ -1,4 +1,4 @@
-"""Trait and provider name normalisation (trait contract v1).
+"""Trait and provider name normalisation (trait contract v2).
 
 Normalisation: upper-case; every run of characters outside A-Z0-9 becomes
 ``_``; leading and trailing ``_`` trimmed; a name over 255 characters (the

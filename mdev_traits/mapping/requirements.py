@@ -27,6 +27,8 @@ import re
 import shlex
 import typing
 
+from mdev_traits.mapping import floors as floors_mod
+
 EXACT = 'exact'
 TOP = 'top'
 ALL = 'all'
@@ -177,9 +179,21 @@ def _classify(trait):
     return None, None
 
 
-def requirements(source_traits, resource_class=None, settings=()):
+def family_of(trait):
+    """The :class:`Family` of ``trait``, or None."""
+    return _classify(trait)[0]
+
+
+def requirements(source_traits, resource_class=None, settings=(),
+                 floors=floors_mod.DEFAULT):
     """The traits a destination must have to take the device whose
-    provider publishes ``source_traits`` (pure)."""
+    provider publishes ``source_traits`` (pure).
+
+    A capability level below its ladder's floor (trait contract v2) is
+    asked as the floor: names below it are not published.
+    """
+    source_traits = {floors_mod.raise_to_floor(t, floors)
+                     for t in source_traits}
     required = {}
     skipped = []
     tops = {}

@@ -115,13 +115,16 @@ def cap_provider(provider, warnings):
 
 
 def build_tree(discovery, mdev_config, root_name, enrichers=(),
-               extra_providers=()):
+               extra_providers=(), known_traits=frozenset()):
     """The desired provider tree for one host (pure).
 
     ``extra_providers`` are callables ``(discovery, root_name, warnings) ->
     [DesiredProvider]`` for other kinds of hardware; ``enrichers`` are
     callables ``(providers, discovery, warnings) -> providers`` that add
-    capability traits (GPU profiles, operator rules).
+    capability traits (GPU profiles, operator rules). ``known_traits``
+    are the driver version bucket traits that exist in Placement
+    (:mod:`mdev_traits.mapping.versions`), as read by
+    :mod:`mdev_traits.placement.catalog`.
 
     Evidence before withdrawal: a factory or enricher that raises costs
     what it would have given, never a withdrawal (the tree becomes
@@ -136,7 +139,8 @@ def build_tree(discovery, mdev_config, root_name, enrichers=(),
     complete = discovery.complete
     incomplete = set(discovery.incomplete)
     providers = mdev_mapping.mdev_providers(discovery, mdev_config,
-                                            root_name, warnings)
+                                            root_name, warnings,
+                                            known_traits)
     for extra in extra_providers:
         try:
             providers.extend(extra(discovery, root_name, warnings))

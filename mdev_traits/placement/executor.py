@@ -21,6 +21,13 @@ cycles neither write nor warn again, and only read the provider's usages
 (Placement does not bump the generation of a provider that allocations
 are removed from); once the consumers go away, the next cycle sets the
 plain inventory or deletes the provider.
+
+The ``reserved`` values the executor writes itself are reported to a
+recorder (see :meth:`Executor.run`) *before* the request that writes them
+(so that they are in the ownership record even if the cycle is cut right
+after) and again once written: the record tells the exporter's
+reservations from the operator's, and only the exporter's are ever taken
+back.
 """
 
 import dataclasses
@@ -31,6 +38,7 @@ import urllib.parse
 from oslo_log import log as logging
 
 from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +73,8 @@ class Executor(object):
         # uuid -> (generation, key of the planned op): inventory in use
         # that was reserved instead of taken away (see the module doc)
         self.held = {}
+        # set by run(): told about the reservations the executor makes
+        self.recorder = ops_mod.NoRecorder()
 
     # -- single operations ------------------------------------------------
     def _existing_traits(self, traits):
@@ -299,14 +309,19 @@ class Executor(object):
         """PUT ``inventories`` (``op``'s own, or a version that keeps what
         is in use); a no-op when ``current`` already holds exactly that
         (reserved before, e.g. before a restart)."""
+        ours = ops_mod.reservations_of(op, inventories)
         if current is not None and inventories == current.inventories:
             self._hold(op, current.generation)
+            self.recorder.reserved(op.name, ours)
             return client_mod.Response.nothing_to_do('PUT')
+        if ours:
+            self.recorder.reserving(op.name, ours)
         resp = self._put('/resource_providers/%s/inventories' % op.uuid,
                          {'inventories': inventories}, op, generations)
         if resp.status == 200:
             self._inventories_set(op, resp, generations,
                                   held=inventories is not op.inventories)
+            self.recorder.reserved(op.name, ours)
         return resp
 
     def _consumers(self, uuid):
@@ -329,15 +344,20 @@ class Executor(object):
             if current is None:
                 return resp
             inventories = {}
+            ours = {}
             for rc, rec in current.inventories.items():
                 rec = dict(rec)
                 if rc in op.reserve_rcs:
                     rec['reserved'] = rec['total']
+                    ours[rc] = (op.operator_reserved.get(rc, 0),
+                                rec['total'])
                 inventories[rc] = rec
             generations[op.uuid] = current.generation
             if inventories == current.inventories:
                 self._hold(op, current.generation)
+                self.recorder.reserved(op.name, ours)
                 return client_mod.Response.nothing_to_do('PUT')
+            self.recorder.reserving(op.name, ours)
             LOG.warning('Device of %s is gone but the provider has '
                         'allocations (consumers: %s): reserving its '
                         'inventory instead of deleting it', op.name,
@@ -346,6 +366,7 @@ class Executor(object):
                             {'inventories': inventories}, op, generations)
             if put.status == 200:
                 self._inventories_set(op, put, generations, held=True)
+                self.recorder.reserved(op.name, ours)
             return put
         return resp
 
@@ -360,12 +381,17 @@ class Executor(object):
             cached.inventories = inventories
 
     # -- the plan ----------------------------------------------------------
-    def run(self, the_plan, replan=None):
+    def run(self, the_plan, replan=None, recorder=None):
         """Execute ``the_plan``.
 
         ``replan(name, fresh_state) -> [ops]`` recomputes one provider's
-        operations after a generation conflict.
+        operations after a generation conflict. ``recorder`` is told about
+        the executor's own reservations: ``reserving(name, {rc: (operator,
+        written)})`` before the request that writes them, ``reserved(name,
+        {...})`` once the provider's inventory is written (an empty dict:
+        no reservation of the exporter's is left there).
         """
+        self.recorder = recorder or ops_mod.NoRecorder()
         outcome = Outcome()
         generations = {}
         pending = list(the_plan.ops)

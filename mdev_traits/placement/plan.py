@@ -3,160 +3,50 @@ state (pure: no I/O), in the spirit of neutron's ``placement_report.py``.
 
 A :class:`Plan` can be printed (``describe()``) and tested without a
 Placement; :mod:`mdev_traits.placement.executor` carries it out.
+
+Ownership rules (the record is :class:`mdev_traits.placement.record.
+Ownership`):
+
+* a provider the exporter describes this cycle gets its wanted traits;
+  only traits the record says the exporter set are removed (when the
+  record is missing or unreadable, also present traits with a reserved
+  prefix, and wanted traits found present are claimed, so that a lost
+  record never shrinks ownership);
+* a provider it does not describe is only written when the record says
+  the exporter created it (deleted, or its inventory reserved) or set
+  traits there (those traits, and only those, are withdrawn): never by
+  reserved prefix;
+* inventories (``manage`` mode) only on providers the record says the
+  exporter created, and never on ``OWNER_NOVA`` ones; ``reserved`` stays
+  the operator's (see ``reservations`` in the record);
+* a provider named with the uuid5 the exporter gives its providers, but
+  that the record does not say it created, belongs to another exporter
+  (two hosts reporting under one root name): it is never written, and the
+  plan names the conflict (:attr:`Plan.conflicts`).
 """
 
-import dataclasses
-import typing
-
-from mdev_traits.conf import exporter as exporter_conf
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
+from mdev_traits.placement import ops as ops_mod
+from mdev_traits.placement import record as record_mod
 
-OWNER_NOVA = 'OWNER_NOVA'
-# The inventory fields the exporter sets and compares.
-INVENTORY_FIELDS = ('total', 'reserved', 'min_unit', 'max_unit',
-                    'step_size', 'allocation_ratio')
+# [exporter] mode values (passed in as plain strings)
+MODE_DECORATE = 'decorate'
+MODE_MANAGE = 'manage'
+# kept for callers that still say plan.Ownership
+Ownership = record_mod.Ownership
 
-
-@dataclasses.dataclass
-class ProviderState:
-    """One provider as Placement holds it."""
-
-    uuid: str
-    name: str
-    generation: int
-    parent_uuid: typing.Optional[str] = None
-    traits: typing.FrozenSet[str] = frozenset()
-    inventories: typing.Dict[str, dict] = dataclasses.field(
-        default_factory=dict)
-
-
-@dataclasses.dataclass
-class TreeSnapshot:
-    root: ProviderState
-    # name -> provider, for the providers under the root named
-    # "<root>_..." (the per-device ones), with traits and inventories.
-    providers: typing.Dict[str, ProviderState]
-
-
-@dataclasses.dataclass
-class Ownership:
-    """What the exporter set, per provider name."""
-
-    traits: typing.Dict[str, typing.FrozenSet[str]] = dataclasses.field(
-        default_factory=dict)
-    resource_classes: typing.Dict[str, typing.FrozenSet[str]] = (
-        dataclasses.field(default_factory=dict))
-
-    def owned_traits(self, name, present):
-        """Recorded traits, plus present ones in our reserved namespace
-        (so a lost or stale state file never leaves our traits behind).
-        """
-        reserved = {t for t in present
-                    if t.startswith(contract.RESERVED_PREFIXES)}
-        return frozenset(self.traits.get(name, frozenset())) | reserved
-
-    def owned_rcs(self, name):
-        return frozenset(self.resource_classes.get(name, frozenset()))
-
-    def to_dict(self):
-        names_ = sorted(set(self.traits) | set(self.resource_classes))
-        return {n: {'traits': sorted(self.traits.get(n, ())),
-                    'resource_classes': sorted(
-                        self.resource_classes.get(n, ()))}
-                for n in names_}
-
-    @classmethod
-    def from_dict(cls, data):
-        own = cls()
-        for name, entry in (data or {}).items():
-            own.traits[name] = frozenset(entry.get('traits', ()))
-            own.resource_classes[name] = frozenset(
-                entry.get('resource_classes', ()))
-        return own
-
-
-# ---- operations -----------------------------------------------------------
-
-@dataclasses.dataclass
-class CreateProvider:
-    name: str
-    uuid: str
-    parent_uuid: typing.Optional[str]
-
-    def describe(self):
-        return 'POST /resource_providers name=%s uuid=%s parent=%s' % (
-            self.name, self.uuid, self.parent_uuid)
-
-
-@dataclasses.dataclass
-class EnsureTraits:
-    traits: typing.Tuple[str, ...]
-
-    def describe(self):
-        return 'PUT /traits/{%s}' % ','.join(self.traits)
-
-
-@dataclasses.dataclass
-class SetTraits:
-    name: str
-    uuid: str
-    generation: typing.Optional[int]
-    traits: typing.Tuple[str, ...]
-    added: typing.Tuple[str, ...]
-    removed: typing.Tuple[str, ...]
-
-    def describe(self):
-        return ('PUT /resource_providers/%s/traits (%s) gen=%s add=%s '
-                'remove=%s' % (self.uuid, self.name, self.generation,
-                               list(self.added), list(self.removed)))
-
-
-@dataclasses.dataclass
-class SetInventories:
-    name: str
-    uuid: str
-    generation: typing.Optional[int]
-    inventories: typing.Dict[str, dict]
-    changed: typing.Tuple[str, ...]
-    # resource classes whose capacity goes down or that go away: the
-    # executor checks their usage first and reserves what is in use
-    # instead of taking it away
-    shrinks: typing.Tuple[str, ...] = ()
-
-    def describe(self):
-        return ('PUT /resource_providers/%s/inventories (%s) gen=%s '
-                'changed=%s' % (self.uuid, self.name, self.generation,
-                                list(self.changed)))
-
-
-@dataclasses.dataclass
-class DeleteProvider:
-    name: str
-    uuid: str
-    # resource classes to reserve entirely when the provider still has
-    # allocations (Placement refuses to delete it)
-    reserve_rcs: typing.Tuple[str, ...] = ()
-    # the provider's generation when planned
-    generation: typing.Optional[int] = None
-
-    def describe(self):
-        return 'DELETE /resource_providers/%s (%s)' % (self.uuid, self.name)
-
-
-@dataclasses.dataclass
-class Plan:
-    ops: typing.List[object] = dataclasses.field(default_factory=list)
-    notes: typing.List[str] = dataclasses.field(default_factory=list)
-    # ownership once every op succeeded
-    ownership: Ownership = dataclasses.field(default_factory=Ownership)
-
-    @property
-    def writes(self):
-        return len(self.ops)
-
-    def describe(self):
-        return [op.describe() for op in self.ops]
+# the data this module plans with (defined in ops.py)
+OWNER_NOVA = ops_mod.OWNER_NOVA
+INVENTORY_FIELDS = ops_mod.INVENTORY_FIELDS
+ProviderState = ops_mod.ProviderState
+TreeSnapshot = ops_mod.TreeSnapshot
+CreateProvider = ops_mod.CreateProvider
+EnsureTraits = ops_mod.EnsureTraits
+SetTraits = ops_mod.SetTraits
+SetInventories = ops_mod.SetInventories
+DeleteProvider = ops_mod.DeleteProvider
+Plan = ops_mod.Plan
 
 
 # ---- planning -------------------------------------------------------------
@@ -179,17 +69,71 @@ def capacity(record):
 
 
 def shrinking(current, new):
-    """Resource classes of ``current`` whose capacity drops in ``new``."""
-    return tuple(sorted(rc for rc, rec in current.items()
-                        if capacity(new.get(rc)) < capacity(rec)))
+    """Resource classes of ``current`` whose capacity or total drops in
+    ``new`` (a total kept at the usage by an earlier reservation must not
+    fall below that usage either)."""
+    return tuple(sorted(
+        rc for rc, rec in current.items()
+        if capacity(new.get(rc)) < capacity(rec)
+        or (new.get(rc) or {}).get('total', 0) < rec.get('total', 0)))
 
 
-def plan_traits(desired, state, ownership):
+def created_by_us(state, ownership):
+    """Whether the record says the exporter created this very provider
+    (same name and uuid): the only proof of creation."""
+    return ownership.created_uuid(state.name) == state.uuid
+
+
+def other_exporters(state, ownership):
+    """A provider named with the uuid5 the exporter gives its providers
+    that the record does not say this exporter created: another host's
+    exporter made it (one root name, two hosts), or this host's record was
+    lost. Either way it is never written."""
+    return (not created_by_us(state, ownership)
+            and OWNER_NOVA not in state.traits
+            and state.uuid == names.provider_uuid(state.name))
+
+
+def conflict(state, ownership):
+    """{"name (uuid)": one line naming the conflict}."""
+    key = '%s (%s)' % (state.name, state.uuid)
+    return {key: conflict_line(state, ownership)}
+
+
+def conflict_line(state, ownership):
+    return ('provider %s (%s) was created by an mdev-traits exporter (its '
+            'uuid is the uuid5 of its name) but this exporter\'s state file '
+            'does not say it created it: another host reports under the '
+            'same [exporter] root_provider_name (cloned configuration?)%s. '
+            'The exporter leaves it alone.' % (
+                state.name, state.uuid,
+                '' if ownership.recorded else
+                ', or this host\'s state file was lost (delete the provider '
+                'if it is this host\'s and has no allocations: the exporter '
+                'creates it again)'))
+
+
+def owned_traits(name, present, desired, ownership):
+    """The traits of provider ``name`` the exporter may withdraw.
+
+    What the record says it set; when the record is missing or unreadable
+    and only on a provider described this cycle (``desired``), also the
+    present traits with a reserved prefix and the wanted traits already
+    present (a lost record never shrinks ownership)."""
+    recorded = frozenset(ownership.traits.get(name, frozenset()))
+    if ownership.recorded or desired is None:
+        return recorded
+    reserved = {t for t in present
+                if t.startswith(contract.RESERVED_PREFIXES)}
+    return recorded | reserved | (frozenset(desired.trait_names) & present)
+
+
+def plan_traits(desired, state, ownership, withdraw=True):
     """(new trait set, added, removed, owned after) for one provider."""
     present = frozenset(state.traits)
     want = frozenset(desired.trait_names) if desired else frozenset()
-    owned = ownership.owned_traits(state.name, present)
-    if desired is not None and desired.partial:
+    owned = owned_traits(state.name, present, desired, ownership)
+    if not withdraw or (desired is not None and desired.partial):
         removable = frozenset()
     else:
         removable = (owned & present) - want
@@ -201,18 +145,36 @@ def plan_traits(desired, state, ownership):
     return new, added, removed, owned_after
 
 
-def plan_inventories(desired, state, ownership):
+def operator_reserved(current, recorded):
+    """The operator's share of ``reserved`` in inventory record
+    ``current``: what Placement shows, unless it is exactly the value the
+    exporter set itself (``recorded`` = (operator's, set)), then the
+    operator's value from before. Anyone changing it afterwards makes the
+    new value the operator's: never less than an operator asked for."""
+    shown = (current or {}).get('reserved', 0)
+    if recorded is not None and shown == recorded[1]:
+        return recorded[0]
+    return shown
+
+
+def plan_inventories(desired, state, ownership, withdraw=True):
     """(new inventories or None when unchanged, changed rcs, owned rcs)."""
     current = {rc: dict(rec) for rc, rec in state.inventories.items()}
     want = dict(desired.inventories) if desired else {}
     owned = ownership.owned_rcs(state.name)
+    recorded = ownership.reservations.get(state.name, {})
     new = dict(current)
-    if not (desired is not None and desired.partial):
+    if withdraw and not (desired is not None and desired.partial):
         for rc in owned - set(want):
             new.pop(rc, None)
     for rc, rec in want.items():
         merged = dict(current.get(rc, {}))
         merged.update(rec)
+        # the operator's reserved stays (bounded by the new total)
+        kept = (operator_reserved(current[rc], recorded.get(rc))
+                if rc in current else 0)
+        merged['reserved'] = min(merged.get('total', 0),
+                                 max(rec.get('reserved', 0), kept))
         new[rc] = merged
     changed = tuple(sorted(
         rc for rc in set(new) | set(current)
@@ -224,108 +186,165 @@ def plan_inventories(desired, state, ownership):
     return new, changed, owned_after
 
 
-def plan_existing(desired, state, ownership, manage):
-    """Operations for one provider that exists and has a desired entry.
+def plan_existing(desired, state, ownership, manage, withdraw=True,
+                  created=None):
+    """Operations for one provider that exists (or is created in this
+    plan: ``created=True``) and has a desired entry.
 
-    Returns (ops, owned traits, owned resource classes, notes).
+    Returns (ops, owned traits, owned resource classes, notes, conflicts).
     """
+    if created is None:
+        created = created_by_us(state, ownership)
+    if not created and other_exporters(state, ownership):
+        return ([], frozenset(ownership.traits.get(state.name, ())),
+                frozenset(), [], conflict(state, ownership))
     ops = []
     notes = []
     new_traits, added, removed, owned_t = plan_traits(
-        desired, state, ownership)
+        desired, state, ownership, withdraw)
     owned_rc = frozenset()
     if added or removed:
         ops.append(SetTraits(state.name, state.uuid, state.generation,
                              tuple(sorted(new_traits)), added, removed))
-    if manage:
-        if OWNER_NOVA in state.traits:
-            owned_rc = ownership.owned_rcs(state.name)
-            if desired.inventories:
-                notes.append('provider %s is owned by nova (OWNER_NOVA): '
-                             'its inventory is left to nova-compute' %
-                             state.name)
-        else:
-            new_inv, changed, owned_rc = plan_inventories(
-                desired, state, ownership)
-            if new_inv is not None:
-                ops.append(SetInventories(
-                    state.name, state.uuid, state.generation, new_inv,
-                    changed, shrinking(state.inventories, new_inv)))
-    return ops, owned_t, owned_rc, notes
+    if not manage:
+        return ops, owned_t, owned_rc, notes, {}
+    if not created:
+        if desired.inventories:
+            notes.append('provider %s was not created by the exporter (per '
+                         'its state file): its inventory is left alone' %
+                         state.name)
+    elif OWNER_NOVA in state.traits:
+        owned_rc = ownership.owned_rcs(state.name)
+        if desired.inventories:
+            notes.append('provider %s is owned by nova (OWNER_NOVA): '
+                         'its inventory is left to nova-compute' %
+                         state.name)
+    else:
+        new_inv, changed, owned_rc = plan_inventories(
+            desired, state, ownership, withdraw)
+        if new_inv is not None:
+            recorded = ownership.reservations.get(state.name, {})
+            ops.append(SetInventories(
+                state.name, state.uuid, state.generation, new_inv,
+                changed, shrinking(state.inventories, new_inv),
+                operator_reserved={
+                    rc: operator_reserved(rec, recorded.get(rc))
+                    for rc, rec in sorted(state.inventories.items())
+                    if rc not in new_inv}))
+    return ops, owned_t, owned_rc, notes, {}
 
 
-def plan_vanished(state, ownership, manage, complete):
-    # complete: whether discovery of this provider's kind succeeded
-    """Operations for a provider of ours whose device is gone.
+def plan_vanished(state, ownership, manage, complete, withdraw=True):
+    """Operations for a provider the exporter does not describe (its
+    device is gone, or it is someone else's).
 
-    Returns (ops, owned traits, owned resource classes).
+    ``complete``: whether discovery of this provider's kind succeeded.
+    Returns (ops, owned traits, owned resource classes, still created,
+    conflicts).
     """
-    owned_t = ownership.owned_traits(state.name, state.traits) & state.traits
-    owned_rc = ownership.owned_rcs(state.name)
-    created_by_us = state.uuid == names.provider_uuid(state.name)
-    if not (owned_t or owned_rc or created_by_us):
-        return [], frozenset(), frozenset()
-    if not complete:
-        # discovery failed: a missing device may only be unreadable
-        return [], owned_t, owned_rc
+    name = state.name
+    created = created_by_us(state, ownership)
+    owned_t = frozenset(ownership.traits.get(name, ())) & state.traits
     nova_owned = OWNER_NOVA in state.traits
-    if manage and created_by_us and not nova_owned:
+    owned_rc = (ownership.owned_rcs(name) if created and not nova_owned
+                else frozenset())
+    if not (created or owned_t):
+        conflicts = (conflict(state, ownership)
+                     if other_exporters(state, ownership) else {})
+        return [], frozenset(), frozenset(), False, conflicts
+    if not complete or not withdraw:
+        # discovery failed (a missing device may only be unreadable), or
+        # the withdrawal is held back: keep everything
+        return [], owned_t, owned_rc, created, {}
+    if manage and created and not nova_owned:
         # Our provider: all of its inventory is ours to reserve when it
-        # cannot be deleted (also when the state file was lost).
+        # cannot be deleted.
         reserve = (owned_rc or set(state.inventories)) & set(
             state.inventories)
-        return [DeleteProvider(state.name, state.uuid, tuple(sorted(reserve)),
-                               generation=state.generation)], \
-            frozenset(), frozenset()
+        recorded = ownership.reservations.get(name, {})
+        return [DeleteProvider(
+            name, state.uuid, tuple(sorted(reserve)),
+            generation=state.generation,
+            operator_reserved={
+                rc: operator_reserved(state.inventories[rc],
+                                      recorded.get(rc))
+                for rc in sorted(reserve)})], \
+            frozenset(), frozenset(), False, {}
     ops = []
     if owned_t:
         ops.append(SetTraits(
-            state.name, state.uuid, state.generation,
+            name, state.uuid, state.generation,
             tuple(sorted(state.traits - owned_t)), (),
             tuple(sorted(owned_t))))
     # nova-compute owns the inventory of providers marked OWNER_NOVA (it
-    # may have adopted one we created): never take it away
-    if manage and not nova_owned and owned_rc & set(state.inventories):
-        inv = {rc: rec for rc, rec in state.inventories.items()
-               if rc not in owned_rc}
-        ops.append(SetInventories(
-            state.name, state.uuid, state.generation, inv,
-            tuple(sorted(owned_rc & set(state.inventories))),
-            shrinking(state.inventories, inv)))
-    return ops, frozenset(), frozenset()
+    # may have adopted one we created): never take it away; in decorate
+    # mode the exporter never writes inventories
+    return ops, frozenset(), owned_rc, created, {}
 
 
-def replan_provider(desired_tree, state, ownership, mode):
-    """Operations for one provider, re-planned against a fresh read."""
-    manage = mode == exporter_conf.MODE_MANAGE
+def replan(desired_tree, state, ownership, mode, withdraw=True):
+    """One provider planned again against a fresh read (after a 409).
+
+    Returns (ops, owned traits, owned resource classes, created uuid or
+    None): the re-plan's view, which is what gets recorded.
+    """
+    manage = mode == MODE_MANAGE
     desired = desired_tree.by_name().get(state.name)
     if desired is None:
-        return plan_vanished(state, ownership, manage,
-                             desired_tree.provider_complete(state.name))[0]
-    return plan_existing(desired, state, ownership, manage)[0]
+        ops, owned_t, owned_rc, created, _c = plan_vanished(
+            state, ownership, manage,
+            desired_tree.provider_complete(state.name), withdraw)
+    else:
+        created = created_by_us(state, ownership)
+        ops, owned_t, owned_rc, _n, _c = plan_existing(
+            desired, state, ownership, manage, withdraw, created)
+    return ops, owned_t, owned_rc, state.uuid if created else None
 
 
-def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset()):
+def replan_provider(desired_tree, state, ownership, mode, withdraw=True):
+    """Operations for one provider, re-planned against a fresh read."""
+    return replan(desired_tree, state, ownership, mode, withdraw)[0]
+
+
+def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
+         withdraw=True):
     """The operations that make ``snapshot`` match ``desired_tree``.
 
-    ``ownership`` says what the exporter set before; ``known_traits`` are
-    custom traits known to exist already (no ``PUT /traits`` needed).
+    ``ownership`` is the record of what the exporter set and created;
+    ``known_traits`` are custom traits known to exist already (no ``PUT
+    /traits`` needed); ``withdraw=False`` plans additions only.
     """
     result = Plan()
-    new_owned = Ownership()
-    manage = mode == exporter_conf.MODE_MANAGE
+    new_owned = Ownership(withdrawal_hold=ownership.withdrawal_hold)
+    manage = mode == MODE_MANAGE
     root = snapshot.root
     desired_by_name = desired_tree.by_name()
     provider_ops = []
 
-    def own(name, traits, rcs):
+    def own(name, traits, rcs, created_uuid):
         if traits:
             new_owned.traits[name] = frozenset(traits)
         if rcs:
             new_owned.resource_classes[name] = frozenset(rcs)
+        if created_uuid:
+            new_owned.created[name] = created_uuid
+            if ownership.reservations.get(name):
+                new_owned.reservations[name] = dict(
+                    ownership.reservations[name])
+
+    def count_before(state, desired):
+        owned = owned_traits(state.name, state.traits, desired,
+                             ownership) & state.traits
+        if owned or created_by_us(state, ownership):
+            result.owned_providers_before += 1
+        result.owned_traits_before += len(owned)
+
+    if ownership.created_uuid(root.name) == root.uuid:
+        new_owned.created[root.name] = root.uuid
 
     for name, desired in sorted(desired_by_name.items()):
         state = snapshot.providers.get(name)
+        created = None
         if state is None:
             if not manage:
                 if desired.trait_names:
@@ -341,20 +360,35 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset()):
                                                root.uuid))
             state = ProviderState(uuid=desired.uuid, name=name,
                                   generation=None, parent_uuid=root.uuid)
-        ops, owned_t, owned_rc, notes = plan_existing(
-            desired, state, ownership, manage)
+            created = True
+        else:
+            count_before(state, desired)
+            created = created_by_us(state, ownership)
+        ops, owned_t, owned_rc, notes, conflicts = plan_existing(
+            desired, state, ownership, manage, withdraw, created)
         provider_ops.extend(ops)
         result.notes.extend(notes)
-        own(name, owned_t, owned_rc)
+        result.conflicts.update(conflicts)
+        own(name, owned_t, owned_rc, state.uuid if created else None)
+        removed = {t for op in ops if isinstance(op, SetTraits)
+                   for t in op.removed}
+        if removed:
+            result.withdrawn_traits[name] = frozenset(removed)
 
     # Providers under our root that no longer match a discovered device.
     for name, state in sorted(snapshot.providers.items()):
         if name in desired_by_name:
             continue
-        ops, owned_t, owned_rc = plan_vanished(
-            state, ownership, manage, desired_tree.provider_complete(name))
+        count_before(state, None)
+        ops, owned_t, owned_rc, created, conflicts = plan_vanished(
+            state, ownership, manage, desired_tree.provider_complete(name),
+            withdraw)
         provider_ops.extend(ops)
-        own(name, owned_t, owned_rc)
+        result.conflicts.update(conflicts)
+        own(name, owned_t, owned_rc, state.uuid if created else None)
+        if ops:
+            # counted as a provider withdrawn (its traits with it)
+            result.withdrawn_providers.add(name)
 
     custom_needed = {t for op in provider_ops if isinstance(op, SetTraits)
                      for t in op.added if t.startswith('CUSTOM_')}
@@ -364,3 +398,40 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset()):
     result.ops.extend(provider_ops)
     result.ownership = new_owned
     return result
+
+
+def withdrawal(the_plan):
+    """``(large, content, summary)`` of what ``the_plan`` withdraws.
+
+    ``large``: more than half of the providers the exporter owned before
+    (deleted, or all of its traits withdrawn from them), or traits
+    withdrawn from the providers it still describes that make more than
+    half of all the traits it owned (hardware does not vanish like that; a
+    broken read does). ``content`` (``{'providers': [...], 'traits':
+    {name: [...]}}``) tells the same withdrawal on consecutive cycles from
+    a changing one.
+    """
+    traits = sum(len(t) for t in the_plan.withdrawn_traits.values())
+    providers = len(the_plan.withdrawn_providers)
+    large = bool(traits or providers) and (
+        providers * 2 > the_plan.owned_providers_before
+        or traits * 2 > the_plan.owned_traits_before)
+    content = {'providers': sorted(the_plan.withdrawn_providers),
+               'traits': {n: sorted(t) for n, t in
+                          sorted(the_plan.withdrawn_traits.items())}}
+    summary = ('%d of %d trait(s) and %d of %d provider(s)' % (
+        traits, the_plan.owned_traits_before, providers,
+        the_plan.owned_providers_before))
+    return large, content, summary
+
+
+def covered(content, confirmed):
+    """Whether withdrawal ``content`` is part of the ``confirmed`` one (the
+    rest of a withdrawal already carried out, e.g. a provider whose
+    deletion waits for its allocations to go)."""
+    if not confirmed:
+        return False
+    if not set(content['providers']) <= set(confirmed['providers']):
+        return False
+    return all(set(t) <= set(confirmed['traits'].get(n, ()))
+               for n, t in content['traits'].items())

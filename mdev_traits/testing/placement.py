@@ -76,7 +76,7 @@ debug = {debug}
 auth_strategy = noauth2
 
 [placement_database]
-connection = sqlite:///{db_path}
+connection = {connection}
 # Same call as "placement-manage db sync" (migration.upgrade('head')),
 # run by placement itself when the application is loaded.
 sync_on_startup = true
@@ -99,14 +99,19 @@ class OSCError(Exception):
             '%s exited with %d:\n%s' % (' '.join(cmd), returncode, stderr))
 
 
-def write_config(workdir, db_path=None, debug=False):
-    """Write ``placement.conf`` into ``workdir`` and return its path."""
+def write_config(workdir, db_path=None, debug=False, db_url=None):
+    """Write ``placement.conf`` into ``workdir`` and return its path.
+
+    ``db_url``: an SQLAlchemy URL of another database (MySQL, MariaDB)
+    instead of the SQLite file ``db_path``.
+    """
     if db_path is None:
         db_path = os.path.join(workdir, DB_FILE)
     path = os.path.join(workdir, CONFIG_FILE)
     with open(path, 'w') as f:
         f.write(_CONFIG_TEMPLATE.format(
-            db_path=os.path.abspath(db_path), debug=str(bool(debug)).lower()))
+            connection=db_url or 'sqlite:///' + os.path.abspath(db_path),
+            debug=str(bool(debug)).lower()))
     return path
 
 
@@ -146,7 +151,7 @@ class PlacementServer(object):
     """
 
     def __init__(self, host=DEFAULT_HOST, port=0, db_path=None,
-                 workdir=None, start_timeout=60, debug=False):
+                 workdir=None, start_timeout=60, debug=False, db_url=None):
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
@@ -155,6 +160,8 @@ class PlacementServer(object):
         self.workdir = workdir and os.path.abspath(workdir)
         self._rm_workdir = None
         self._db_path = db_path and os.path.abspath(db_path)
+        # another database than SQLite (benchmarks): its SQLAlchemy URL
+        self.db_url = db_url
         self._proc = None
         self._stdin = None
         self._finalizer = None
@@ -209,6 +216,8 @@ class PlacementServer(object):
                '--workdir', self.workdir, '--db', self.db_path]
         if self.debug:
             cmd.append('--debug')
+        if self.db_url:
+            cmd += ['--db-url', self.db_url]
         env = dict(os.environ)
         if not _PACKAGE_ROOT.endswith(('site-packages', 'dist-packages')):
             env['PYTHONPATH'] = os.pathsep.join(
@@ -435,7 +444,7 @@ def _make_server(host, port, app):
 
 
 def serve(host=DEFAULT_HOST, port=0, db_path=None, workdir=None,
-          debug=False, managed=False):
+          debug=False, managed=False, db_url=None):
     """Run a Placement service until SIGINT/SIGTERM (blocking)."""
     own_workdir = workdir is None
     if own_workdir:
@@ -454,7 +463,7 @@ def serve(host=DEFAULT_HOST, port=0, db_path=None, workdir=None,
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     httpd = None
     try:
-        write_config(workdir, db_path, debug=debug)
+        write_config(workdir, db_path, debug=debug, db_url=db_url)
         app = _build_app(workdir)
         httpd = _make_server(host, port, app)
         bound_port = httpd.server_address[1]
@@ -516,12 +525,16 @@ def main(argv=None):
     parser.add_argument('--workdir', metavar='DIR',
                         help='directory for placement.conf (default: a '
                              'temporary one, removed on exit)')
+    parser.add_argument('--db-url', metavar='URL',
+                        help='SQLAlchemy URL of another database (an '
+                             'empty MySQL/MariaDB one) instead of SQLite')
     parser.add_argument('--debug', action='store_true')
     parser.add_argument('--managed', action='store_true',
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     serve(host=args.host, port=args.port, db_path=args.db_path,
-          workdir=args.workdir, debug=args.debug, managed=args.managed)
+          workdir=args.workdir, debug=args.debug, managed=args.managed,
+          db_url=args.db_url)
     return 0
 
 

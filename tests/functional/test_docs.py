@@ -342,6 +342,8 @@ class GuideCloud(object):
         self.workdir = workdir
         self.placement = placement
         self.bindir = os.path.dirname(sys.executable)
+        # the exporters of the background hosts, as their daemons
+        self.background = []
 
     def hosts(self):
         return ([h[0] for h in self.GPU_HOSTS]
@@ -406,7 +408,8 @@ class GuideCloud(object):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             f.write('[exporter]\nroot_provider_name = %s\nsysfs_root = %s\n'
-                    'mode = %s\nstate_file = %s\n\n[placement]\n'
+                    'mode = %s\nstate_file = %s\n'
+                    'trait_catalog_interval = 1\n\n[placement]\n'
                     'auth_type = admin_token\nendpoint = %s\n'
                     'token = admin\n\n%s\n' % (
                         name, os.path.join(root, 'sys'), mode,
@@ -473,9 +476,20 @@ class GuideCloud(object):
         errors = exporter_cmd.validate(conf)
         if errors:
             raise AssertionError(errors)
-        result = service.Exporter(conf).cycle()
+        exporter = service.Exporter(conf)
+        result = exporter.cycle()
         if not result.ok:
             raise AssertionError(result.outcome.failed)
+        self.background.append(exporter)
+
+    def tick(self):
+        """One cycle of every background host's exporter, as its daemon
+        runs one every interval (between two pages of the guide): they
+        pick up the version buckets other hosts created meanwhile."""
+        for exporter in self.background:
+            result = exporter.cycle()
+            if not result.ok:
+                raise AssertionError(result.outcome.failed)
 
     # -- running -----------------------------------------------------------
     def env(self, host):
@@ -597,6 +611,7 @@ def run_guide(cloud, on_result):
     number of commands run."""
     ran = 0
     for page in guide_pages():
+        cloud.tick()
         for item in page_items(page):
             if isinstance(item, FileItem):
                 cloud.write_file(item)

@@ -323,9 +323,11 @@ class TestDaemon(base.PlacementTestCase):
         self.assertEqual([], [len(line) for line in lines
                               if len(line) > MAX_LINE
                               and ' DEBUG ' not in line])
+        # trait contract v2: the new bucket; the old one stays (its trait
+        # exists in Placement: a host ran 535.129)
         self.assertTrue([line for line in lines if ' DEBUG ' in line
                          and 'Traits of health_pci_0000_3b_00_0: added '
-                         'CUSTOM_MDEV_SWVER_NVIDIA_535_130, ' in line])
+                         'CUSTOM_MDEV_SWVER_NVIDIA_535_161' in line], log())
         reloaded = [line for line in lines
                     if 'Configuration reloaded:' in line]
         self.assertEqual(1, len(reloaded), log())

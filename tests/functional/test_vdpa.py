@@ -172,6 +172,10 @@ class TestRemoval(VdpaTestCase):
         builder.remove_vdpa_device('vdpa0')
         builder.remove_vdpa_device('vdpa1')
         tool.use('mlx5', drop=['vdpa0', 'vdpa1'])
+        # every device at once: held back twice (withdrawal guard)
+        for _ in range(2):
+            self.assertTrue(exporter.cycle().ok)
+            self.assertIsNotNone(self.provider('rm_vdpa_vdpa1'))
         for _ in range(2):
             result = exporter.cycle()
             self.assertTrue(result.ok, result.outcome.failed)

@@ -102,11 +102,13 @@ class CapTestCase(testtools.TestCase):
         # not a timing assertion: 20 million iterations would take
         # minutes; this only records that the loop stopped early
         self.assertLess(time.monotonic() - started, 60)
+        # trait contract v2: a minor above versions.MAX_MINOR publishes its
+        # own bucket only, with a warning
         swver = [t for t in traits if t.startswith('CUSTOM_MDEV_SWVER_')]
-        self.assertEqual(collect.MAX_PER_SOURCE, len(swver))
+        self.assertEqual(['CUSTOM_MDEV_SWVER_NVIDIA_1_20240101'], swver)
         self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', traits)
-        self.assertTrue(any('more than %d traits' % collect.MAX_PER_SOURCE
-                            in w for w in warnings), warnings)
+        self.assertTrue(any('1.20240101' in w and 'only its own bucket' in w
+                            for w in warnings), warnings)
 
     def test_collector_bounds_each_source(self):
         c = collect.TraitCollector(per_source=3)
@@ -163,10 +165,10 @@ class MappingFailureTestCase(testtools.TestCase):
     def test_one_parent_raising_is_partial_others_published(self):
         real = mdev_mapping.type_traits
 
-        def type_traits(parent, mdev_type, warnings):
+        def type_traits(parent, mdev_type, warnings, *args):
             if parent.name == '0000:3b:00.0':
                 raise ValueError('boom')
-            return real(parent, mdev_type, warnings)
+            return real(parent, mdev_type, warnings, *args)
 
         self.useFixture(fixtures.MockPatchObject(
             mdev_mapping, 'type_traits', type_traits))

@@ -4,6 +4,7 @@ import os_traits
 import testtools
 
 from mdev_traits import gpu_profiles
+from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
@@ -123,8 +124,13 @@ class TestTables(testtools.TestCase):
 
     def test_cuda_at_least(self):
         traits = gpu.cuda_traits((8, 0))
-        self.assertIn(CUDA % '7_2', traits)       # os-traits stops here
-        self.assertIn(CUDA % '1_0', traits)
+        self.assertIn(CUDA % '7_0', traits)
+        self.assertNotIn(CUDA % '7_2', traits)    # Jetson AGX Xavier only
+        self.assertIn(CUDA % '3_0', traits)       # the floor
+        self.assertNotIn(CUDA % '2_1', traits)
+        self.assertIn(CUDA % '1_0', gpu.cuda_traits((8, 0),
+                                                    floors.NONE))
+        self.assertEqual([], gpu.cuda_traits((2, 1)))   # below the floor
         self.assertIn(CUSTOM_CUDA % '7_5', traits)
         self.assertIn(CUSTOM_CUDA % '8_0', traits)
         self.assertNotIn(CUSTOM_CUDA % '8_6', traits)
@@ -148,25 +154,32 @@ class TestTables(testtools.TestCase):
 
     def test_opengl_at_least(self):
         traits = gpu.api_traits('OPENGL_V4_6')
-        self.assertEqual('HW_GPU_API_OPENGL_V1_1', traits[0])
+        self.assertEqual('HW_GPU_API_OPENGL_V4_4', traits[0])   # floor
         self.assertIn('HW_GPU_API_OPENGL_V4_5', traits)
         self.assertEqual('CUSTOM_HW_GPU_API_OPENGL_V4_6', traits[-1])
-        self.assertEqual(18, len(traits))   # 1.1 ... 4.6
+        self.assertEqual(3, len(traits))   # 4.4 ... 4.6
+        self.assertEqual(18, len(gpu.api_traits('OPENGL_V4_6',
+                                                floors.NONE)))
+        self.assertEqual([], gpu.api_traits('OPENGL_V3_3'))
 
     def test_opencl_3_does_not_imply_2(self):
+        self.assertEqual(['HW_GPU_API_OPENCL_V1_2',
+                          'CUSTOM_HW_GPU_API_OPENCL_V3_0'],
+                         gpu.api_traits('OPENCL_V3_0'))
         self.assertEqual(['HW_GPU_API_OPENCL_V1_0', 'HW_GPU_API_OPENCL_V1_1',
                           'HW_GPU_API_OPENCL_V1_2',
                           'CUSTOM_HW_GPU_API_OPENCL_V3_0'],
-                         gpu.api_traits('OPENCL_V3_0'))
+                         gpu.api_traits('OPENCL_V3_0', floors.NONE))
         self.assertIn('HW_GPU_API_OPENCL_V2_0', gpu.api_traits(
             'OPENCL_V2_1'))
 
     def test_directx_direct3d_vulkan(self):
-        self.assertEqual(['HW_GPU_API_DIRECTX_V10', 'HW_GPU_API_DIRECTX_V11',
-                          'HW_GPU_API_DIRECTX_V12'],
+        self.assertEqual(['HW_GPU_API_DIRECTX_V12'],
                          gpu.api_traits('DIRECTX_V12'))
-        d3d = gpu.api_traits('DIRECT3D_V11_1')
+        d3d = gpu.api_traits('DIRECT3D_V11_1', floors.NONE)
         self.assertIn('HW_GPU_API_DIRECT3D_V9_0L', d3d)
+        self.assertEqual(['HW_GPU_API_DIRECT3D_V11_1'],
+                         gpu.api_traits('DIRECT3D_V11_1'))
         self.assertIn('HW_GPU_API_DIRECT3D_V11_1', d3d)
         self.assertNotIn('HW_GPU_API_DIRECT3D_V11_2', d3d)
         self.assertEqual(['HW_GPU_API_VULKAN'], gpu.api_traits('VULKAN'))

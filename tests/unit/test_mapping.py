@@ -48,11 +48,11 @@ class TestTypeSelection(testtools.TestCase):
 
 class TestContractV1(testtools.TestCase):
 
-    def build(self, parents, cfg, complete=True):
+    def build(self, parents, cfg, complete=True, known=frozenset()):
         return tree.build_tree(
             models.DiscoveryResult(mdev_parents=tuple(parents),
                                    complete=complete),
-            cfg, 'cn1')
+            cfg, 'cn1', known_traits=known)
 
     def test_trait_contract(self):
         desired = self.build([t4_parent()], config('nvidia-231'))
@@ -63,13 +63,13 @@ class TestContractV1(testtools.TestCase):
                          'CUSTOM_MDEV_DEVICE_API_VFIO_PCI',
                          'CUSTOM_PCI_VENDOR_10DE',
                          'CUSTOM_PCI_DEVICE_10DE_1EB8',
-                         'CUSTOM_MDEV_SWVER_NVIDIA_535_0',
                          'CUSTOM_MDEV_SWVER_NVIDIA_535_129'):
             self.assertIn(expected, traits)
         self.assertNotIn('CUSTOM_MDEV_SWVER_NVIDIA_535_130', traits)
         self.assertNotIn('CUSTOM_MDEV_TYPE_NVIDIA_222', traits)
+        # v2: its own bucket only, when Placement knows no lower one
         swver = [t for t in traits if t.startswith('CUSTOM_MDEV_SWVER_')]
-        self.assertEqual(130, len(swver))
+        self.assertEqual(['CUSTOM_MDEV_SWVER_NVIDIA_535_129'], swver)
         # every trait says where it came from
         for trait, sources in prov.traits.items():
             self.assertTrue(sources, trait)
@@ -119,7 +119,7 @@ class TestContractV1(testtools.TestCase):
             types=(mtype,))
         traits = self.build([parent],
                             config('i915-GVTg_V5_4')).providers[0].traits
-        self.assertIn('CUSTOM_MDEV_SWVER_I915_1_0', traits)
+        self.assertNotIn('CUSTOM_MDEV_SWVER_I915_1_0', traits)
         self.assertIn('CUSTOM_MDEV_SWVER_I915_1_2', traits)
         self.assertNotIn('CUSTOM_MDEV_SWVER_I915_9_0', traits)
         self.assertIn('CUSTOM_MDEV_COMPAT_PCI_IDS_8086_4940', traits)
@@ -148,13 +148,20 @@ class TestContractV1(testtools.TestCase):
                           if 'SWVER' in t])
 
     def test_superset_semantics_of_swver(self):
-        """A workload at 535.104 requires ..._535_104: a host at 535.129
-        has it, a host at 535.54 and one at 550.x do not."""
+        """A workload at 535.104 requires ..._535_104: once the trait
+        exists in Placement, a host at 535.129 has it, a host at 535.54
+        and one at 550.x do not."""
+        need = 'CUSTOM_MDEV_SWVER_NVIDIA_535_104'
+        known = frozenset([need, 'CUSTOM_MDEV_SWVER_NVIDIA_535_54',
+                           'CUSTOM_MDEV_SWVER_NVIDIA_550_127'])
+
         def traits(version):
             return self.build([t4_parent(driver_version=version)],
-                              config('nvidia-231')).providers[0].trait_names
-        need = 'CUSTOM_MDEV_SWVER_NVIDIA_535_104'
+                              config('nvidia-231'),
+                              known=known).providers[0].trait_names
         self.assertIn(need, traits('535.129.03'))
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_54',
+                      traits('535.129.03'))
         self.assertIn(need, traits('535.104.05'))
         self.assertNotIn(need, traits('535.54.03'))
         self.assertNotIn(need, traits('550.127.05'))

@@ -376,25 +376,29 @@ class TestPlanVdpa(testtools.TestCase):
         own = plan.Ownership(
             traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
             resource_classes={'cn1_vdpa_vdpa0':
-                              frozenset({'CUSTOM_VDPA_NET'})})
+                              frozenset({'CUSTOM_VDPA_NET'})},
+            created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
         p = plan.plan(build([]), self.snapshot(), own, 'manage')
         (op,) = p.ops
         self.assertIsInstance(op, plan.DeleteProvider)
         self.assertEqual(('CUSTOM_VDPA_NET',), op.reserve_rcs)
 
-    def test_vanished_without_state_file_still_reserves(self):
-        # the provider is ours (uuid5 of its name): with the state file
-        # lost, its whole inventory is still reserved if Placement refuses
-        # the deletion (allocations)
-        p = plan.plan(build([]), self.snapshot(), plan.Ownership(),
-                      'manage')
-        (op,) = p.ops
-        self.assertIsInstance(op, plan.DeleteProvider)
-        self.assertEqual(('CUSTOM_VDPA_NET',), op.reserve_rcs)
+    def test_vanished_without_state_file_is_left_alone(self):
+        # a uuid5 of its name is no proof that this exporter created it
+        # (another host with the same root name makes the same uuid5):
+        # without a record, it is left alone and the conflict is named
+        for own in (plan.Ownership(), plan.Ownership(recorded=False)):
+            p = plan.plan(build([]), self.snapshot(), own, 'manage')
+            self.assertEqual([], p.ops)
+            (line,) = p.conflicts.values()
+            self.assertIn('cn1_vdpa_vdpa0', line)
 
     def test_failed_vdpa_discovery_removes_nothing(self):
         desired = build([], complete=False, incomplete=[models.KIND_VDPA])
-        p = plan.plan(desired, self.snapshot(), plan.Ownership(), 'manage')
+        own = plan.Ownership(
+            traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
+            created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
+        p = plan.plan(desired, self.snapshot(), own, 'manage')
         self.assertEqual([], p.ops)
         self.assertEqual({'CUSTOM_VDPA_TYPE_NET'},
                          p.ownership.traits['cn1_vdpa_vdpa0'])

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import testtools
 
 from mdev_traits.discovery import mdev as mdev_discovery
+from mdev_traits.mapping import contract
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
@@ -122,7 +123,10 @@ class TestPlanProperties(testtools.TestCase):
         result = plan.plan(desired, snap,
                            plan.Ownership(traits={name: owned},
                                           resource_classes={
-                                              name: frozenset({'VGPU'})}),
+                                              name: frozenset({'VGPU'})},
+                                          created={
+                                              name: names.provider_uuid(
+                                                  name)}),
                            mode)
         for op in result.ops:
             self.assertNotIsInstance(op, plan.DeleteProvider)
@@ -134,9 +138,10 @@ class TestPlanProperties(testtools.TestCase):
             name, frozenset()))
 
     @settings(max_examples=200, deadline=None)
-    @given(present=trait_sets, wanted=trait_sets, owned=trait_sets)
+    @given(present=trait_sets, wanted=trait_sets, owned=trait_sets,
+           recorded=st.booleans())
     def test_never_removes_what_it_does_not_own(self, present, wanted,
-                                                owned):
+                                                owned, recorded):
         name = 'cn1_pci_0000_3b_00_0'
         desired = tree.DesiredTree(root_name='cn1', providers=(
             tree.DesiredProvider(
@@ -147,10 +152,19 @@ class TestPlanProperties(testtools.TestCase):
             root=plan.ProviderState(uuid='r', name='cn1', generation=1),
             providers={name: plan.ProviderState(
                 uuid='nova', name=name, generation=3, traits=present)})
-        own = plan.Ownership(traits={name: owned})
+        own = plan.Ownership(traits={name: owned}, recorded=recorded)
         result = plan.plan(desired, snap, own, 'decorate')
-        removable = own.owned_traits(name, present)
+        # the record, or (record lost) the reserved prefixes: nothing else
+        removable = set(owned)
+        if not recorded:
+            removable |= {t for t in present
+                          if t.startswith(contract.RESERVED_PREFIXES)}
         for op in result.ops:
             if isinstance(op, plan.SetTraits):
                 self.assertTrue(set(op.removed) <= removable)
                 self.assertTrue(wanted <= set(op.traits))
+        # a lost record never shrinks ownership: what is wanted and there
+        # is recorded
+        if not recorded:
+            self.assertTrue((wanted & present) <= result.ownership.traits.get(
+                name, frozenset()))

@@ -18,7 +18,7 @@ published:
 
 ``contract``
     the trait templates of :mod:`mdev_traits.mapping.contract` (trait
-    contract v1), with the comments above each one in the source;
+    contract v2), with the comments above each one in the source;
 ``reserved-prefixes``
     ``contract.RESERVED_PREFIXES``;
 ``gpu-levels``
@@ -27,8 +27,11 @@ published:
     them (display heads, resolutions, framebuffer, CUDA compute
     capability);
 ``gpu-apis``
-    the graphics and compute API traits, per family and version, with what
-    each one implies;
+    the graphics and compute API traits, per family and version from the
+    floor up, with what each one implies;
+``floors``
+    the default floor of each capability ladder
+    (``gpu_contract.DEFAULT_FLOORS``) with the reason from the source;
 ``profiles``
     the rules of the shipped profiles (``mdev_traits/profiles/*.yaml``),
     as loaded and validated by :mod:`mdev_traits.gpu_profiles`;
@@ -56,13 +59,16 @@ from sphinx.util.nodes import nested_parse_with_titles
 import yaml
 
 from mdev_traits import gpu_profiles
+from mdev_traits.mapping import budget
 from mdev_traits.mapping import contract
+from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements
 from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits.mapping import vdpa_data
+from mdev_traits.mapping import versions as versions_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -216,26 +222,29 @@ def gpu_levels_table(location):
     rows.append([
         'display heads of the vGPU type',
         ', '.join(_literal(t) for _lvl, new in heads for t in new),
-        'every level up to the type\'s heads'])
+        'every level from the floor (%d) up to the type\'s heads'
+        % floors.DEFAULT.display_heads])
     resolutions = ['%dx%d' % r for r in gpu_contract.STANDARD_RESOLUTIONS]
     rows.append([
         'maximum resolution W x H',
         ', '.join(_literal(t) for t in gpu.resolution_traits('99999x99999')),
-        'every resolution with w <= W and h <= H (%s)' % ', '.join(
-            resolutions)])
+        'every resolution with w <= W and h <= H that is not inside the '
+        'floor %dx%d (of %s)' % (floors.DEFAULT.resolution + (', '.join(
+            resolutions),))])
     framebuffer = gpu.framebuffer_traits(gpu_contract.FRAMEBUFFER_MIN_MB * 8)
     rows.append([
         'framebuffer (MiB)',
         ', '.join(_literal(t) for t in framebuffer) + ', ...',
-        'every power of two from %d MiB up to the framebuffer'
-        % gpu_contract.FRAMEBUFFER_MIN_MB])
+        'every power of two from the floor (%d MiB) up to the framebuffer'
+        % max(gpu_contract.FRAMEBUFFER_MIN_MB,
+              floors.DEFAULT.framebuffer_mb)])
     cuda = _new_names(gpu_contract.CUDA_KNOWN, gpu.cuda_traits)
     rows.append([
         'CUDA compute capability of the physical GPU (when the guest gets '
         'CUDA)',
         ', '.join(_literal(t) for _lvl, new in cuda for t in new),
-        'every known level up to the GPU\'s (%s)' % ', '.join(
-            '%d.%d' % lvl for lvl, _new in cuda)])
+        'every known level from the floor up to the GPU\'s (%s)' % ', '.join(
+            '%d.%d' % lvl for lvl, new in cuda if new)])
     return _list_table(['capability', 'traits', 'published'], rows,
                        widths=[20, 55, 25])
 
@@ -247,9 +256,12 @@ def gpu_apis_table(location):
             _literal(t) for t in gpu.api_traits(api)), 'itself only'])
     for family, versions in gpu_contract.API_VERSIONS.items():
         lower = []
+        floor = floors.DEFAULT.api(family)
         for version in versions:
             level = '%s_V%s' % (family, version)
-            implied = gpu.api_names(level)[:-1]
+            if floor is not None and floors.version_key(version) < floor:
+                continue
+            implied = gpu.api_names(level, floors.DEFAULT)[:-1]
             new = [t for t in gpu.api_traits(level)
                    if t not in {x for lv in lower
                                 for x in gpu.api_traits(lv)}]
@@ -266,6 +278,51 @@ def gpu_apis_table(location):
             lower.append(level)
     return _list_table(['API (profile name)', 'trait', 'a device at this '
                         'level also has'], rows, widths=[25, 45, 30])
+
+
+def floors_table(location):
+    comments = _floor_comments()
+    rows = [[_literal(key), _literal(value), _text(comments.get(key, ''))]
+            for key, value in gpu_contract.DEFAULT_FLOORS.items()]
+    return _list_table(['ladder', 'default floor', 'why'], rows,
+                       widths=[20, 15, 65])
+
+
+def _floor_comments():
+    """{key: the comment right above it in DEFAULT_FLOORS}."""
+    source = inspect.getsource(gpu_contract).split('\n')
+    result = {}
+    comment = []
+    inside = False
+    for line in source:
+        stripped = line.strip()
+        if stripped.startswith('DEFAULT_FLOORS'):
+            inside = True
+            continue
+        if not inside:
+            continue
+        if stripped == '}':
+            break
+        if stripped.startswith('#'):
+            comment.append(stripped.lstrip('#').strip())
+            continue
+        match = re.match(r"'(\w+)':", stripped)
+        if match:
+            result[match.group(1)] = ' '.join(comment)
+            comment = []
+    return result
+
+
+def limits_list(location):
+    return [
+        '* at most %d traits per GPU provider by default (``[exporter] '
+        'max_traits_per_provider``), %d whatever the configuration;'
+        % (budget.DEFAULT_MAX_TRAITS, budget.HARD_MAX_TRAITS),
+        '* at most %d version buckets of lower minors per driver branch '
+        '(``[exporter] max_version_buckets``), besides the device\'s own;'
+        % versions_mod.DEFAULT_MAX_BUCKETS,
+        '* a minor above %d publishes its own bucket only.'
+        % versions_mod.MAX_MINOR, '']
 
 
 def _yaml_value(value):
@@ -331,14 +388,16 @@ def compatibility_rules_table(location):
 
 
 # the modules the tables are made from
-SOURCES = (contract, gpu, gpu_contract, names, requirements, vdpa_mapping,
-           vdpa_data)
+SOURCES = (budget, contract, floors, gpu, gpu_contract, names, requirements,
+           vdpa_mapping, vdpa_data, versions_mod)
 
 TABLES = {
     'contract': contract_table,
     'reserved-prefixes': reserved_prefixes_table,
     'gpu-levels': gpu_levels_table,
     'gpu-apis': gpu_apis_table,
+    'floors': floors_table,
+    'limits': limits_list,
     'profiles': profiles_tables,
     'virtio-features': virtio_features_table,
     'compatibility-rules': compatibility_rules_table,
