@@ -5,10 +5,11 @@
 Stop the daemon first (it would publish again). Following the exporter's
 ownership record (``[exporter] state_file``) for ``[exporter]
 root_provider_name``, it removes the traits the exporter set, deletes the
-providers it created and then the custom traits it defines that no
-provider has any more (:mod:`mdev_traits.placement.cleanup`); everything
-else stays: ``OWNER_NOVA``, every trait someone else set, nova's providers
-and inventories. What was removed is taken out of the record.
+providers it created and then the custom traits of the record that no
+provider has any more, except driver version buckets
+(:mod:`mdev_traits.placement.cleanup`); everything else stays:
+``OWNER_NOVA``, every trait someone else set, nova's providers and
+inventories. What was removed is taken out of the record.
 ``--dry-run`` prints what it would do and changes nothing.
 
 Exit status: 0 done (or nothing to do); 1 Placement unreachable or the
@@ -70,11 +71,9 @@ def _providers(reader, record):
     return states
 
 
-def _custom_traits(cleaner, record, actions, dry_run):
-    """Delete (or, with ``dry_run``, list) the custom traits no provider
-    has any more; returns (deleted, kept in use, failed)."""
-    candidates = cleanup_mod.trait_candidates(
-        record, cleaner.reserved_traits())
+def _custom_traits(cleaner, candidates, actions, dry_run):
+    """Delete (or, with ``dry_run``, list) the ``candidates`` no
+    provider has any more; returns (deleted, kept in use, failed)."""
     removing = {}
     for action in actions:
         for trait in action.remove:
@@ -134,8 +133,9 @@ def run(conf):
                     done.add(action.name)
                 else:
                     refused.append('%s: %s' % (action.name, why))
+            candidates, buckets = cleanup_mod.trait_candidates(record)
             deleted, in_use, failed = _custom_traits(
-                cleaner, record, actions, dry_run)
+                cleaner, candidates, actions, dry_run)
             refused.extend('custom trait %s: Placement refused to delete '
                            'it' % t for t in failed)
             _out('Custom traits no provider has any more: %sdelete %d%s%s'
@@ -143,6 +143,9 @@ def run(conf):
                     ' (%s)' % _summary(deleted) if deleted else '',
                     '; %d still on other providers, kept' % len(in_use)
                     if in_use else ''))
+            if buckets:
+                _out('Driver version traits kept (they may be thresholds '
+                     'of flavors): %s' % _summary(buckets))
             if not dry_run:
                 store.save(cleanup_mod.remaining_ownership(own, done))
     except client_mod.PlacementUnavailable as exc:

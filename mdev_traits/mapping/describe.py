@@ -101,14 +101,24 @@ def _api_text(apis):
         if not versions:
             out.append(label)
             continue
-        top = versions[-1]
+        low, top = versions[0], versions[-1]
+        if low == top:
+            out.append('%s %s' % (label, _dotted(top)))
+            continue
+        # "at least" semantics: every version the top one implies, from
+        # the lowest published one (the family's floor) up
         implied = {n.partition('_V')[2] for n in gpu.api_names(
             '%s_V%s' % (family, top)) if '_V' in n}
-        if set(versions) == implied:
-            out.append('%s up to %s' % (label, _dotted(top)))
-        else:
+        implied = {v for v in implied
+                   if _version_key(v) >= _version_key(low)}
+        if set(versions) != implied:
             listed = ', '.join(_dotted(v) for v in versions)
             out.append('%s %s' % (label, listed))
+        elif low == gpu_contract.API_VERSIONS[family][0]:
+            out.append('%s up to %s' % (label, _dotted(top)))
+        else:
+            out.append('%s up to %s (traits from %s)' % (
+                label, _dotted(top), _dotted(low)))
     return ', '.join(out)
 
 

@@ -11,11 +11,13 @@ removed, and nothing else:
   providers before their parent. Placement refuses to delete a provider
   that has allocations (a VM uses the device): it is left as it is and
   reported, run ``cleanup`` again once the VMs are gone;
-* custom traits the exporter defines (those of the record, and those in
-  its reserved namespace, :data:`~mdev_traits.mapping.contract.
-  RESERVED_PREFIXES`) that no provider has any more: ``DELETE
-  /traits/{name}``, which Placement refuses (409) while any provider of
-  any host has the trait, so nothing another host uses goes away.
+* the custom traits of the record that no provider has any more:
+  ``DELETE /traits/{name}``, which Placement refuses (409) while any
+  provider of any host has the trait, so nothing another host uses goes
+  away. Version buckets (:data:`~mdev_traits.mapping.contract.MDEV_SWVER`)
+  stay: a host publishes the lower buckets that exist in Placement, and an
+  operator creates one as the driver threshold of a flavor (trait
+  contract v2), so deleting one would change what hosts publish later.
 
 :func:`plan` is pure; :class:`Cleaner` sends the requests.
 """
@@ -25,6 +27,7 @@ import typing
 import urllib.parse
 
 from mdev_traits.mapping import contract
+from mdev_traits.mapping import describe
 from mdev_traits.mapping import names
 from mdev_traits.placement import plan as plan_mod
 
@@ -146,13 +149,16 @@ def plan(providers, record):
     return actions, clean
 
 
-def trait_candidates(record, listed):
-    """Custom traits the exporter defines: the record's and ``listed``
-    (those Placement has in the reserved namespace)."""
-    out = {t for traits in record.traits.values() for t in traits
-           if t.startswith(names.CUSTOM_PREFIX)}
-    out |= {t for t in listed if t.startswith(contract.RESERVED_PREFIXES)}
-    return sorted(out)
+_VERSION_BUCKET = describe.template_regex(contract.MDEV_SWVER, 'always')
+
+
+def trait_candidates(record):
+    """(custom traits of the record cleanup may delete, version buckets
+    it keeps), sorted."""
+    custom = {t for traits in record.traits.values() for t in traits
+              if t.startswith(names.CUSTOM_PREFIX)}
+    buckets = {t for t in custom if _VERSION_BUCKET.match(t)}
+    return sorted(custom - buckets), sorted(buckets)
 
 
 class Cleaner(object):
@@ -162,16 +168,6 @@ class Cleaner(object):
     def __init__(self, client, reader):
         self.client = client
         self.reader = reader
-
-    def reserved_traits(self):
-        """Custom traits Placement has in the reserved namespace."""
-        found = set()
-        for prefix in contract.RESERVED_PREFIXES:
-            resp = self.client.get('/traits?name=startswith:%s' %
-                                   urllib.parse.quote(prefix))
-            if resp.status == 200:
-                found.update(resp.body.get('traits', ()))
-        return found
 
     def apply(self, action):
         """Carry out ``action``: None when done, else why not."""

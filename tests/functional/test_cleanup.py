@@ -60,12 +60,13 @@ class TestCleanup(base.PlacementTestCase):
                 for p in body['resource_providers']}
 
     def test_decorate_host(self):
-        # cl-deco runs a driver no other host here runs (510.47): its
-        # version buckets are its own; cl-other shares the mdev type
+        # cl-deco runs a type (nvidia-222) and a driver (510.47) no other
+        # host here runs; cl-other shares the GPU model
         addresses = ('0000:3b:00.0', '0000:5e:00.0')
         nova_inv = self._nova_tree('cl-deco', addresses)
         _, conf = self.make_host('cl-deco', [(a, '510.47.03')
                                              for a in addresses],
+                                 enabled=('nvidia-222',),
                                  mode='decorate', create_root=False)
         _, other = self.make_host('cl-other', [('0000:3b:00.0',
                                                 '535.129.03')])
@@ -74,13 +75,13 @@ class TestCleanup(base.PlacementTestCase):
         name = 'cl-deco_pci_0000_3b_00_0'
         self.add_trait(name, 'CUSTOM_OPERATOR_GOLD')
         self.add_trait('cl-deco', 'CUSTOM_OPERATOR_RACK_7')
-        # left behind by an earlier driver (in the exporter's reserved
-        # namespace, on no provider any more), and someone else's unused
-        # custom trait
+        # an operator's driver threshold on no provider yet, and someone
+        # else's unused custom trait
         self.api('PUT', '/traits/CUSTOM_MDEV_SWVER_NVIDIA_470_1',
                  expect=201)
         self.api('PUT', '/traits/CUSTOM_HW_GPU_SOMETHING_ELSE', expect=201)
         self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_510_47', self.traits(name))
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_222', self.traits(name))
         other_before = self.tree('cl-other')
         before = self.tree('cl-deco')
 
@@ -90,7 +91,9 @@ class TestCleanup(base.PlacementTestCase):
                       'CUSTOM_OPERATOR_GOLD, OWNER_NOVA' % (
                           name, len(before[name][0]) - 2), proc.stdout)
         self.assertIn('Custom traits no provider has any more: would '
-                      'delete 49 (CUSTOM_MDEV_SWVER_NVIDIA_470_1, ',
+                      'delete ', proc.stdout)
+        self.assertIn('Driver version traits kept (they may be thresholds '
+                      'of flavors): CUSTOM_MDEV_SWVER_NVIDIA_510_47',
                       proc.stdout)
         self.assertIn('Dry run: nothing was changed.', proc.stdout)
         self.assertEqual(before, self.tree('cl-deco'))
@@ -109,15 +112,16 @@ class TestCleanup(base.PlacementTestCase):
         for _traits, inv in after.values():
             for rc, rec in inv.items():
                 self.assertEqual(nova_inv[rc]['total'], rec['total'])
-        # the custom traits only cl-deco had are gone from Placement
-        # (all 48 version buckets of 510), those cl-other has stay
-        self.assertEqual(set(), {t for t in self.all_traits()
-                                 if t.startswith('CUSTOM_MDEV_SWVER_'
-                                                 'NVIDIA_510_')})
-        self.assertIn('Custom traits no provider has any more: delete 49 (',
+        # the custom traits of the record only cl-deco had are gone from
+        # Placement, those cl-other has stay; version buckets stay (an
+        # operator's threshold looks the same), and so does every custom
+        # trait the record does not list
+        self.assertFalse(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_222'))
+        self.assertIn('Custom traits no provider has any more: delete ',
                       proc.stdout)
         self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
-        self.assertFalse(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_470_1'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_510_47'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_470_1'))
         self.assertTrue(self.trait_exists('CUSTOM_HW_GPU_SOMETHING_ELSE'))
         self.assertTrue(self.trait_exists('CUSTOM_OPERATOR_GOLD'))
         self.assertEqual(other_before, self.tree('cl-other'))
@@ -153,7 +157,7 @@ class TestCleanup(base.PlacementTestCase):
         self.assertIsNone(self.provider('cl-man_pci_0000_3b_00_0'))
         self.assertIsNotNone(self.provider('cl-man_pci_0000_5e_00_0'))
         # the busy one's traits are still in use: not deleted
-        self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_512_10'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
         # the record keeps what is left
         with open(os.path.join(self.tmp, 'cl-man', 'state.json')) as f:
             self.assertEqual(['cl-man_pci_0000_5e_00_0'],
@@ -164,8 +168,7 @@ class TestCleanup(base.PlacementTestCase):
         proc = self.run_cli('cleanup', '--config-file', conf)
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIsNone(self.provider('cl-man_pci_0000_5e_00_0'))
-        self.assertFalse(self.trait_exists(
-            'CUSTOM_MDEV_SWVER_NVIDIA_512_10'))
+        self.assertEqual(set(), self.candidate_roots(None) & {'cl-man'})
         # nova's compute node provider stays
         self.assertIsNotNone(self.provider('cl-man'))
 

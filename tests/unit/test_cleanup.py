@@ -95,8 +95,12 @@ class TestPlan(testtools.TestCase):
     def test_trait_candidates(self):
         record = cleanup.Record(
             traits={'a': frozenset(['CUSTOM_HW_GPU_X', 'HW_GPU_API_VULKAN',
-                                    'OWNER_NOVA'])}, created={})
+                                    'OWNER_NOVA',
+                                    'CUSTOM_MDEV_SWVER_NVIDIA_535_104']),
+                    'b': frozenset(['CUSTOM_MDEV_TYPE_NVIDIA_231'])},
+            created={})
+        # version buckets stay: an operator's threshold looks the same
         self.assertEqual(
-            ['CUSTOM_HW_GPU_X', 'CUSTOM_MDEV_SWVER_NVIDIA_1_0'],
-            cleanup.trait_candidates(record, [
-                'CUSTOM_MDEV_SWVER_NVIDIA_1_0', 'CUSTOM_GOLD']))
+            (['CUSTOM_HW_GPU_X', 'CUSTOM_MDEV_TYPE_NVIDIA_231'],
+             ['CUSTOM_MDEV_SWVER_NVIDIA_535_104']),
+            cleanup.trait_candidates(record))

@@ -4,6 +4,7 @@ import testtools
 
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import describe
+from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import names
@@ -24,9 +25,11 @@ class TestDescribe(testtools.TestCase):
         self.assertTrue(regex.match('CUSTOM_HW_GPU_MAX_DISPLAY_HEADS_16'))
 
     def test_gpu(self):
-        traits = set(gpu.api_traits('OPENGL_V4_6') + gpu.api_traits(
-            'OPENCL_V3_0') + gpu.api_traits('VULKAN') + gpu.cuda_traits(
-            (8, 6)))
+        # every version (no floors): "up to"
+        none = floors.NONE
+        traits = set(gpu.api_traits('OPENGL_V4_6', none) + gpu.api_traits(
+            'OPENCL_V3_0', none) + gpu.api_traits('VULKAN') +
+            gpu.cuda_traits((8, 6)))
         # as the mapping names them, from the contract's templates
         custom = names.custom_trait
         traits |= {
@@ -57,6 +60,17 @@ class TestDescribe(testtools.TestCase):
         self.assertEqual('up to 2560x1600, 3840x1200', lines['resolution'])
         self.assertEqual('1024 MB or more', lines['framebuffer'])
         self.assertEqual(('CUSTOM_GOLD', 'OWNER_NOVA'), desc.other)
+
+    def test_api_versions_from_the_floor(self):
+        traits = set(gpu.api_traits('OPENGL_V4_6') + gpu.api_traits(
+            'DIRECTX_V12'))
+        low = min((t for t in traits if 'OPENGL' in t),
+                  key=lambda t: [int(x) for x in t.split('_V')[1].split(
+                      '_')])
+        self.assertEqual(
+            'OpenGL up to 4.6 (traits from %s), DirectX 12' % (
+                low.split('_V')[1].replace('_', '.')),
+            dict(describe.describe(traits).lines)['APIs'])
 
     def test_api_versions_with_gaps_are_listed(self):
         desc = describe.describe({'HW_GPU_API_OPENCL_V1_0',
