@@ -84,10 +84,120 @@ def _say(text=''):
     sys.stdout.flush()
 
 
-def _run(cmd, **kwargs):
-    _say('$ ' + ' '.join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    return proc
+def vdpa_tool_for(host, hostdir):
+    """``[vdpa] command`` for sample ``host``: the fake ``vdpa`` tool
+    playing back what the sample ships in ``<host>.vdpa.json``; None for
+    a host without vDPA devices."""
+    from mdev_traits.testing import vdpa_tool
+    if vdpa_tool.sample_outputs_path(host) is None:
+        return None
+    tool = vdpa_tool.FakeVdpaTool(os.path.join(hostdir, 'tool'))
+    tool.setUp()
+    tool.use_sample(host)
+    return tool.path
+
+
+def run(server, workdir, mode='manage', say=_say):
+    """The demo against the Placement ``server`` (a
+    :class:`~mdev_traits.testing.placement.PlacementServer` that holds no
+    other provider); its files go to ``workdir``. Returns the exit
+    status."""
+    from mdev_traits.testing import placement as placement_fixture
+
+    def run_cmd(cmd):
+        say('$ ' + ' '.join(cmd))
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    say('Placement (openstack-placement, SQLite, noauth2) at %s\n' %
+        server.url)
+    say('An operator defines a driver threshold a flavor uses:')
+    say('  PUT /traits/%s  (openstack trait create %s)' % (
+        THRESHOLD_TRAIT, THRESHOLD_TRAIT))
+    status, _body = server.request('PUT', '/traits/%s' % THRESHOLD_TRAIT)
+    say('  -> %d\n' % status)
+    hosts = sample_hosts()
+    for host, archive, snippet in hosts:
+        hostdir = os.path.join(workdir, host)
+        sysfs = os.path.join(hostdir, 'sys')
+        if os.path.exists(sysfs):
+            shutil.rmtree(sysfs)
+        os.makedirs(hostdir, exist_ok=True)
+        ttar.extract(archive, sysfs)
+        conf = os.path.join(hostdir, 'mdev-traits.conf')
+        write_config(conf, host, sysfs, server.url, snippet, mode)
+        tool = vdpa_tool_for(host, hostdir)
+        if tool is not None:
+            with open(conf, 'a', encoding='utf-8') as f:
+                f.write('\n[vdpa]\ncommand = %s\n' % tool)
+        proc = run_cmd([sys.executable, '-m', 'mdev_traits.cmd.exporter',
+                        '--config-file', conf, '--once'])
+        if proc.returncode != 0:
+            say(proc.stderr)
+            say('exporter failed for %s (exit %d)' % (
+                host, proc.returncode))
+            return 1
+        say('  exit 0: %s published\n' % host)
+
+    say('Provider tree (openstack resource provider list):')
+    try:
+        listing = placement_fixture.osc(
+            server, 'resource', 'provider', 'list', '-f', 'value',
+            '-c', 'name', '-c', 'uuid', '-c', 'parent_provider_uuid')
+        say(listing)
+    except Exception as exc:  # noqa: B902 - the CLI is optional here
+        say('  (openstack CLI unavailable: %s)' % exc)
+    status, body = server.request('GET', '/resource_providers')
+    providers = sorted(body['resource_providers'],
+                       key=lambda p: p['name'])
+    for rp in providers:
+        if rp['parent_provider_uuid'] is None:
+            continue
+        _, inv = server.request(
+            'GET', '/resource_providers/%s/inventories' % rp['uuid'])
+        _, traits = server.request(
+            'GET', '/resource_providers/%s/traits' % rp['uuid'])
+        invs = ', '.join('%s=%d' % (rc, r['total']) for rc, r in
+                         sorted(inv['inventories'].items()))
+        shown = sorted(t for t in traits['traits']
+                       if 'SWVER' not in t)
+        swver = sorted((t for t in traits['traits'] if 'SWVER' in t),
+                       key=lambda t: [int(x) if x.isdigit() else x
+                                      for x in t.split('_')])
+        say('%s  [%s]' % (rp['name'], invs or 'no inventory'))
+        for trait in shown:
+            say('    %s' % trait)
+        if swver:
+            say('    %s ... %s (%d version buckets)' % (
+                swver[0], swver[-1], len(swver)))
+    say('')
+    names = {p['uuid']: p['name'] for p in providers}
+    for label, required in DEMO_QUERIES:
+        path = ('/allocation_candidates?resources=VGPU:1&required=%s' %
+                required)
+        say('Query: %s' % label)
+        say('  GET %s' % path)
+        status, body = server.request('GET', path)
+        hits = sorted({names.get(rp, rp)
+                       for ar in body['allocation_requests']
+                       for rp in ar['allocations']})
+        say('  -> %d candidate(s): %s\n' % (
+            len(hits), ', '.join(hits) or 'none'))
+    # Live migration: which hosts can take the vGPU of a VM running on
+    # gpu-host-1, and why the others cannot.
+    src = dict((h, os.path.join(workdir, h, 'mdev-traits.conf'))
+               for h, _a, _s in hosts).get(DEMO_SOURCE_HOST)
+    if src:
+        say('Live migration: where can the vGPU %s of a VM on %s go?'
+            % (DEMO_SOURCE_MDEV, DEMO_SOURCE_HOST))
+        proc = run_cmd([sys.executable, '-m', 'mdev_traits.cmd.exporter',
+                        'requirements', '--config-file', src, '--mdev',
+                        DEMO_SOURCE_MDEV, '--check'])
+        say(proc.stdout)
+        if proc.returncode not in (0, 1):
+            say(proc.stderr)
+            return 1
+    say(json.dumps({'placement': server.url, 'workdir': workdir}))
+    return 0
 
 
 def main(argv=None):
@@ -112,93 +222,7 @@ def main(argv=None):
         workdir=os.path.join(workdir, 'placement'))
     try:
         server.start()
-        _say('Placement (openstack-placement, SQLite, noauth2) at %s\n' %
-             server.url)
-        _say('An operator defines a driver threshold a flavor uses:')
-        _say('  PUT /traits/%s  (openstack trait create %s)' % (
-            THRESHOLD_TRAIT, THRESHOLD_TRAIT))
-        status, _body = server.request('PUT', '/traits/%s' %
-                                       THRESHOLD_TRAIT)
-        _say('  -> %d\n' % status)
-        hosts = sample_hosts()
-        for host, archive, snippet in hosts:
-            hostdir = os.path.join(workdir, host)
-            sysfs = os.path.join(hostdir, 'sys')
-            if os.path.exists(sysfs):
-                shutil.rmtree(sysfs)
-            os.makedirs(hostdir, exist_ok=True)
-            ttar.extract(archive, sysfs)
-            conf = os.path.join(hostdir, 'mdev-traits.conf')
-            write_config(conf, host, sysfs, server.url, snippet, args.mode)
-            proc = _run([sys.executable, '-m', 'mdev_traits.cmd.exporter',
-                         '--config-file', conf, '--once'])
-            if proc.returncode != 0:
-                _say(proc.stderr)
-                _say('exporter failed for %s (exit %d)' % (
-                    host, proc.returncode))
-                return 1
-            _say('  exit 0: %s published\n' % host)
-
-        _say('Provider tree (openstack resource provider list):')
-        try:
-            listing = placement_fixture.osc(
-                server, 'resource', 'provider', 'list', '-f', 'value',
-                '-c', 'name', '-c', 'uuid', '-c', 'parent_provider_uuid')
-            _say(listing)
-        except Exception as exc:  # noqa: B902 - the CLI is optional here
-            _say('  (openstack CLI unavailable: %s)' % exc)
-        status, body = server.request('GET', '/resource_providers')
-        providers = sorted(body['resource_providers'],
-                           key=lambda p: p['name'])
-        for rp in providers:
-            if rp['parent_provider_uuid'] is None:
-                continue
-            _, inv = server.request(
-                'GET', '/resource_providers/%s/inventories' % rp['uuid'])
-            _, traits = server.request(
-                'GET', '/resource_providers/%s/traits' % rp['uuid'])
-            invs = ', '.join('%s=%d' % (rc, r['total']) for rc, r in
-                             sorted(inv['inventories'].items()))
-            shown = sorted(t for t in traits['traits']
-                           if 'SWVER' not in t)
-            swver = sorted((t for t in traits['traits'] if 'SWVER' in t),
-                           key=lambda t: [int(x) if x.isdigit() else x
-                                          for x in t.split('_')])
-            _say('%s  [%s]' % (rp['name'], invs or 'no inventory'))
-            for trait in shown:
-                _say('    %s' % trait)
-            if swver:
-                _say('    %s ... %s (%d version buckets)' % (
-                    swver[0], swver[-1], len(swver)))
-        _say('')
-        names = {p['uuid']: p['name'] for p in providers}
-        for label, required in DEMO_QUERIES:
-            path = ('/allocation_candidates?resources=VGPU:1&required=%s' %
-                    required)
-            _say('Query: %s' % label)
-            _say('  GET %s' % path)
-            status, body = server.request('GET', path)
-            hits = sorted({names.get(rp, rp)
-                           for ar in body['allocation_requests']
-                           for rp in ar['allocations']})
-            _say('  -> %d candidate(s): %s\n' % (
-                len(hits), ', '.join(hits) or 'none'))
-        # Live migration: which hosts can take the vGPU of a VM running on
-        # gpu-host-1, and why the others cannot.
-        src = dict((h, os.path.join(workdir, h, 'mdev-traits.conf'))
-                   for h, _a, _s in hosts).get(DEMO_SOURCE_HOST)
-        if src:
-            _say('Live migration: where can the vGPU %s of a VM on %s go?'
-                 % (DEMO_SOURCE_MDEV, DEMO_SOURCE_HOST))
-            proc = _run([sys.executable, '-m', 'mdev_traits.cmd.exporter',
-                         'requirements', '--config-file', src, '--mdev',
-                         DEMO_SOURCE_MDEV, '--check'])
-            _say(proc.stdout)
-            if proc.returncode not in (0, 1):
-                _say(proc.stderr)
-                return 1
-        _say(json.dumps({'placement': server.url, 'workdir': workdir}))
-        return 0
+        return run(server, workdir, args.mode)
     finally:
         server.stop()
         if hasattr(server, 'cleanup'):

@@ -45,6 +45,12 @@ Where the values come from:
   a hypothetical vendor driver that does.
 * NVIDIA vGPU on SR-IOV VFs without the mdev bus (``gpu-host-4``) and
   whole-GPU passthrough: see mdev_traits/testing/gpu_builder.py.
+* vDPA hosts (``vdpa-host-1``: mlx5_vdpa on ConnectX-6 Dx VFs,
+  ``vdpa-host-2``: ifcvf): the sysfs side of the recorded ``vdpa -j``
+  outputs of mdev_traits/testing/vdpa_outputs (sources in its
+  README.rst), built by mdev_traits/testing/vdpa_tool.py; those outputs
+  ship next to the tree as ``<host>.vdpa.json`` ({command: output}),
+  played back by :meth:`FakeVdpaTool.use_sample`.
 * mtty: samples/vfio-mdev/mtty.c.  vfio-ap: Documentation/arch/s390/
   vfio-ap.rst and drivers/s390/crypto/vfio_ap_*.c.  vfio-ccw:
   Documentation/arch/s390/vfio-ccw.rst.
@@ -184,6 +190,34 @@ def build_gpu_host_3(b):
         numa_node=0, types=nvidia_types(_T4_TYPES, _T4_FB), **T4)
 
 
+def build_gpu_host_5(b):
+    """gpu-host-1's two Tesla T4 after a driver update to 535.161.07."""
+    used = 'nvidia-231'
+    b.add_pci_mdev_parent(
+        '0000:3b:00.0', driver='nvidia', driver_version='535.161.07',
+        numa_node=0,
+        types=nvidia_types(_T4_TYPES, _T4_FB, available={used: 7}),
+        instances={used: ['492e5df3-e799-4f0d-9af6-051ff1d79376']},
+        **T4)
+    b.add_pci_mdev_parent(
+        '0000:d8:00.0', driver='nvidia', driver_version='535.161.07',
+        numa_node=1, types=nvidia_types(_T4_TYPES, _T4_FB), **T4)
+
+
+def build_vdpa_host_1(b):
+    """Two mlx5 vDPA devices on ConnectX-6 Dx VFs (vdpa0: 8 queue
+    pairs, vdpa1: 2), bound to vhost_vdpa."""
+    from mdev_traits.testing import vdpa_tool
+    vdpa_tool.build_sysfs(b, *VDPA_OUTPUTS['vdpa-host-1'])
+
+
+def build_vdpa_host_2(b):
+    """One vDPA device on an Intel IFC VF (ifcvf, 4 queue pairs),
+    bound to vhost_vdpa."""
+    from mdev_traits.testing import vdpa_tool
+    vdpa_tool.build_sysfs(b, *VDPA_OUTPUTS['vdpa-host-2'])
+
+
 def build_mixed_host(b):
     """Live-migration-aware vendor parent, mtty, vfio-ap and vfio-ccw."""
     migration = dict(software_version='1.2.0',
@@ -237,8 +271,28 @@ HOSTS = (
     ('gpu-host-2', build_gpu_host_2),
     ('gpu-host-3', build_gpu_host_3),
     ('gpu-host-4', build_gpu_host_4),
+    ('gpu-host-5', build_gpu_host_5),
     ('mixed-host', build_mixed_host),
+    ('vdpa-host-1', build_vdpa_host_1),
+    ('vdpa-host-2', build_vdpa_host_2),
 )
+
+# host -> the recorded vdpa tool output sets (mdev_traits/testing/
+# vdpa_outputs) it plays back
+VDPA_OUTPUTS = {
+    'vdpa-host-1': ('mlx5',),
+    'vdpa-host-2': ('ifcvf',),
+}
+
+
+def render_vdpa(name):
+    """The ``<name>.vdpa.json`` text of a vDPA sample host, or None."""
+    from mdev_traits.testing import vdpa_tool
+
+    sets = VDPA_OUTPUTS.get(name)
+    if not sets:
+        return None
+    return vdpa_tool.recorded_outputs_text(*sets)
 
 
 def render(name):
@@ -280,18 +334,27 @@ def main(argv=None):
             parser.error('unknown host %r' % name)
         text = render(name)
         path = os.path.join(out_dir, name + '.ttar')
+        vdpa_text = render_vdpa(name)
+        vdpa_path = os.path.join(out_dir, name + '.vdpa.json')
         if args.check:
-            try:
-                with open(path, encoding='utf-8', newline='') as f:
-                    current = f.read()
-            except FileNotFoundError:
-                current = None
-            if current != text:
-                stale.append(path)
+            for want, at in ((text, path), (vdpa_text, vdpa_path)):
+                if want is None:
+                    continue
+                try:
+                    with open(at, encoding='utf-8', newline='') as f:
+                        current = f.read()
+                except FileNotFoundError:
+                    current = None
+                if current != want:
+                    stale.append(at)
             continue
         os.makedirs(out_dir, exist_ok=True)
         ttar.write_archive(path, text)
         print('wrote %s (%d lines)' % (path, text.count('\n')))
+        if vdpa_text is not None:
+            with open(vdpa_path, 'w', encoding='utf-8') as f:
+                f.write(vdpa_text)
+            print('wrote %s' % vdpa_path)
     for path in stale:
         print('%s is out of date, run tools/make_sample_hosts.py' % path)
     return 1 if stale else 0

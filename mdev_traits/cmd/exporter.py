@@ -49,10 +49,14 @@ EXIT_PARTIAL = 3
 # subcommand -> (module, one line for --help); see the module docstring
 SUBCOMMANDS = {
     # keep each line short: --help shows it on one line (80 columns)
+    'cleanup': ('mdev_traits.cmd.cleanup',
+                'remove what the exporter published, per its record'),
     'device-spec': ('mdev_traits.cmd.device_spec',
                     'nova [pci] device_spec entries for PCI vGPUs'),
     'requirements': ('mdev_traits.cmd.requirements',
                      'traits a destination needs to take a device'),
+    'show': ('mdev_traits.cmd.show',
+             'what a host publishes, read from Placement'),
     'status': ('mdev_traits.cmd.status',
                'last full sync of the exporter, what it holds back'),
 }

@@ -24,6 +24,7 @@ reported (operator traits are a matter for the flavor, not for migration).
 
 import dataclasses
 import re
+import shlex
 import typing
 
 from mdev_traits.mapping import floors as floors_mod
@@ -97,6 +98,11 @@ FAMILIES = (
            'not a compatibility rule'),
 )
 
+# Columns of "openstack allocation candidate list" that ``osc_command``
+# keeps (osc-placement, resources/allocation_candidate.py: '#',
+# 'allocation', 'resource provider', 'inventory used/capacity', 'traits').
+OSC_COLUMNS = ('resource provider', 'inventory used/capacity')
+
 _COMPILED = tuple((f, re.compile(f.pattern)) for f in FAMILIES)
 
 
@@ -131,12 +137,19 @@ class Requirements:
         return lines
 
     def osc_command(self):
+        """An ``openstack allocation candidate list`` command line (a
+        shell command, quoted) that prints one short line per candidate:
+        the provider's uuid and its used/capacity (osc-placement's
+        ``allocation_candidate.py`` ``ListAllocationCandidate`` columns;
+        the default table also has every trait of every candidate)."""
         parts = ['openstack', 'allocation', 'candidate', 'list']
         if self.resource_class:
             parts += ['--resource', '%s=1' % self.resource_class]
         for trait in self.traits:
             parts += ['--required', trait]
-        return ' '.join(parts)
+        parts += ['-f', 'value'] + [
+            arg for col in OSC_COLUMNS for arg in ('-c', col)]
+        return ' '.join(shlex.quote(p) for p in parts)
 
     def query(self):
         """The ``GET /allocation_candidates`` query string."""

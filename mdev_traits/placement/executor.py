@@ -160,6 +160,11 @@ class Executor(object):
             # full lists at DEBUG: the cycle's INFO line gives counts
             LOG.debug('Traits of %s: added %s, removed %s', op.name,
                       ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
+        elif resp.status == 400:
+            # e.g. a custom trait deleted since we last saw it (by
+            # "cleanup" on another host, once no provider had it): create
+            # the added ones again next time
+            self.known_traits.difference_update(op.added)
         return resp
 
     def _ensure_resource_classes(self, inventories):

@@ -81,6 +81,33 @@ def recorded(set_name, command):
         return json.load(f)
 
 
+def recorded_outputs(*set_names):
+    """{command: parsed output} of ``set_names``, merged."""
+    data = {}
+    for command in COMMAND_FILES:
+        section = SECTIONS[command]
+        merged = {}
+        for set_name in set_names:
+            merged.update(recorded(set_name, command).get(section, {}))
+        data[command] = {section: merged}
+    return data
+
+
+def recorded_outputs_text(*set_names):
+    """What a vDPA sample host ships as ``<host>.vdpa.json``."""
+    # keys in the order the tool prints them
+    return json.dumps(recorded_outputs(*set_names), indent=1) + '\n'
+
+
+def sample_outputs_path(name):
+    """``<name>.vdpa.json`` of a shipped sample host, or None when the
+    host has no vDPA devices."""
+    from mdev_traits.testing import sysfs_builder
+    path = os.path.join(sysfs_builder.sample_hosts_dir(),
+                        name + '.vdpa.json')
+    return path if os.path.isfile(path) else None
+
+
 def build_sysfs(builder, *set_names, drivers=None):
     """Create the PCI devices, netdevs and vDPA devices of ``set_names``.
 
@@ -166,6 +193,17 @@ class FakeVdpaTool(fixtures.Fixture):
         self.use_data(data['mgmtdev show'], data['dev show'],
                       data['dev config show'], mode=mode, fail_on=fail_on,
                       unsupported=unsupported)
+
+    def use_sample(self, name):
+        """Print what sample host ``name`` ships in ``<name>.vdpa.json``
+        (see :func:`sample_outputs_path`)."""
+        path = sample_outputs_path(name)
+        if path is None:
+            raise ValueError('sample host %s has no vDPA outputs' % name)
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+        self.use_data(*(data[command][SECTIONS[command]]
+                        for command in COMMAND_FILES))
 
     def use_data(self, mgmtdev=None, dev=None, config=None, mode='ok',
                  fail_on=None, raw=None, unsupported=()):

@@ -307,33 +307,33 @@ def rerooted_defaults(root):
 
 
 class GuideCloud(object):
-    """The cloud the guide talks about, around one Placement.
+    """The cloud the guide talks about, around one Placement; every host
+    is a sample host of ``mdev_traits/samples/hosts``.
 
-    * ``gpu-host-1`` ("this host" of the guide): sample host gpu-host-1
-      (two Tesla T4, GRID T4-2Q, driver 535.129.03, one vGPU in use);
-      nova-compute's providers exist, the guide configures and runs the
-      exporter.
+    * ``gpu-host-1`` ("this host" of the guide): two Tesla T4, GRID T4-2Q,
+      driver 535.129.03, one vGPU in use; nova-compute's providers exist,
+      the guide configures and runs the exporter.
     * ``gpu-host-5``: the same hardware, driver 535.161.07; ``gpu-host-3``
-      (sample, one T4 under 525.85.05); ``gpu-host-2`` (sample, A40-2Q on
-      SR-IOV VFs and an Intel iGPU with GVT-g). nova's providers exist and
-      the exporter has published them (``decorate`` mode) before the guide
-      starts.
-    * ``vdpa-host-1``: ConnectX-6 Dx VFs with mlx5_vdpa (recorded
-      outputs), only nova's compute node provider; the guide runs the
-      exporter in ``manage`` mode. ``vdpa-host-2``: an Intel IFC VF
-      (ifcvf), published before the guide starts.
+      (one T4 under 525.85.05); ``gpu-host-2`` (A40-2Q on SR-IOV VFs and
+      an Intel iGPU with GVT-g). nova's providers exist and the exporter
+      has published them (``decorate`` mode) before the guide starts.
+    * ``vdpa-host-1``: ConnectX-6 Dx VFs with mlx5_vdpa, only nova's
+      compute node provider; the guide runs the exporter in ``manage``
+      mode. ``vdpa-host-2``: an Intel IFC VF (ifcvf), published before the
+      guide starts. Their ``vdpa`` tool plays back the sample's
+      ``<host>.vdpa.json``.
     """
 
     GPU_HOSTS = (
-        # name, sample tree, NVIDIA driver version to write (None: as is)
-        ('gpu-host-1', 'gpu-host-1', None, False),
-        ('gpu-host-2', 'gpu-host-2', None, True),
-        ('gpu-host-3', 'gpu-host-3', None, True),
-        ('gpu-host-5', 'gpu-host-1', '535.161.07', True),
+        # name (= sample host), published before the guide starts
+        ('gpu-host-1', False),
+        ('gpu-host-2', True),
+        ('gpu-host-3', True),
+        ('gpu-host-5', True),
     )
     VDPA_HOSTS = (
-        ('vdpa-host-1', 'mlx5', False),
-        ('vdpa-host-2', 'ifcvf', True),
+        ('vdpa-host-1', False),
+        ('vdpa-host-2', True),
     )
     WORKSTATION = 'workstation'
 
@@ -360,35 +360,32 @@ class GuideCloud(object):
                                        ', '.join(self.hosts())))
 
     # -- building ------------------------------------------------------------
+    def _sample(self, name):
+        """Extract sample host ``name`` as the host's ``/sys``; return its
+        configuration snippet."""
+        root = self._host_dirs(name)
+        sysfs_builder.extract_sample_host(name, os.path.join(root, 'sys'))
+        snippet = sysfs_builder.sample_host_path(name)[:-len('.ttar')]
+        with open(snippet + '.conf', encoding='utf-8') as f:
+            return f.read()
+
     def build(self):
-        for name, sample, version, publish in self.GPU_HOSTS:
-            root = self._host_dirs(name)
-            sysfs = os.path.join(root, 'sys')
-            sysfs_builder.extract_sample_host(sample, sysfs)
-            if version is not None:
-                path = os.path.join(sysfs, 'module', 'nvidia', 'version')
-                os.chmod(path, 0o644)
-                with open(path, 'w') as f:
-                    f.write(version + '\n')
-                os.chmod(path, 0o444)
-            snippet = sysfs_builder.sample_host_path(sample)[:-len('.ttar')]
-            with open(snippet + '.conf', encoding='utf-8') as f:
-                devices = f.read()
-            conf = self._background_conf(name, 'decorate', devices)
+        for name, publish in self.GPU_HOSTS:
+            conf = self._background_conf(name, 'decorate',
+                                         self._sample(name))
             self.nova_providers(name, conf)
             if publish:
                 self.publish(conf)
-        for name, set_name, publish in self.VDPA_HOSTS:
-            root = self._host_dirs(name)
-            builder = sysfs_builder.SysfsBuilder(os.path.join(root, 'sys'))
-            vdpa_tool.build_sysfs(builder, set_name)
+        for name, publish in self.VDPA_HOSTS:
+            snippet = self._sample(name)
             tool = self.use_fixture(vdpa_tool.FakeVdpaTool(
-                os.path.join(root, 'usr')))
-            tool.use(set_name)
+                os.path.join(self.root(name), 'usr')))
+            tool.use_sample(name)
             self.nova_root(name)
             if publish:
                 self.publish(self._background_conf(
-                    name, 'manage', '[vdpa]\ncommand = %s\n' % tool.path))
+                    name, 'manage',
+                    snippet + '\n[vdpa]\ncommand = %s\n' % tool.path))
         self._host_dirs(None)
 
     def _host_dirs(self, host):

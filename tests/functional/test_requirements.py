@@ -1,6 +1,7 @@
 """``mdev-traits-exporter requirements`` against a real Placement."""
 
 import json
+import shlex
 
 from tests.functional import base
 
@@ -65,16 +66,22 @@ class TestRequirements(base.PlacementTestCase):
         proc = self.run_cli('requirements', '--config-file', confs['rq-src'],
                             '--mdev', UUID, '--format', 'osc')
         self.assertEqual(0, proc.returncode, proc.stderr)
-        args = proc.stdout.split()[1:]
+        args = shlex.split(proc.stdout)
+        self.assertEqual(['openstack', 'allocation', 'candidate', 'list'],
+                         args[:4])
         # the printed command runs as is with the real CLI
         from mdev_traits.testing import placement as placement_fixture
-        listing = placement_fixture.osc(self.placement, *(args + [
-            '-f', 'json']))
-        rows = json.loads(listing)
+        listing = placement_fixture.osc(self.placement, *args[1:])
+        rows = [line.split() for line in listing.splitlines()]
+        # short: one line per candidate, "<provider uuid> <used/capacity>"
+        # (not the table of every trait)
+        for line in listing.splitlines():
+            self.assertLess(len(line), 120, line)
+        self.assertEqual({2}, {len(row) for row in rows}, listing)
+        self.assertTrue(all(row[1].startswith('VGPU=') for row in rows))
         # the command selects exactly the providers of the hosts that
         # qualify (the source and the newer driver), not the older one
-        hosts = {self.provider_name(row['resource provider']).split('_')[0]
-                 for row in rows}
+        hosts = {self.provider_name(row[0]).split('_')[0] for row in rows}
         self.assertEqual({'rq-src', 'rq-newer'},
                          hosts & {'rq-src', 'rq-newer', 'rq-older'})
 

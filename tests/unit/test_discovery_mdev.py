@@ -23,6 +23,7 @@ from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
 from mdev_traits import models
 from mdev_traits.testing import sysfs_builder
+from mdev_traits.testing import vdpa_tool
 
 UUID1 = '4b20d080-1b54-4048-85b3-a6a62d165c01'
 UUID2 = '9f1f4c6e-64b2-4d6a-a3d2-5a0c1e7b8d21'
@@ -72,7 +73,8 @@ class SampleHostsTestCase(_Base):
 
     def test_all_samples_known(self):
         self.assertEqual(['gpu-host-1', 'gpu-host-2', 'gpu-host-3',
-                          'gpu-host-4', 'mixed-host'],
+                          'gpu-host-4', 'gpu-host-5', 'mixed-host',
+                          'vdpa-host-1', 'vdpa-host-2'],
                          sysfs_builder.list_sample_hosts())
         self.assertRaises(ValueError, sysfs_builder.sample_host_path, 'x')
 
@@ -87,6 +89,13 @@ class SampleHostsTestCase(_Base):
             with open(sysfs_builder.sample_host_path(name),
                       encoding='utf-8', newline='') as f:
                 self.assertEqual(f.read(), module.render(name), name)
+            vdpa = module.render_vdpa(name)
+            path = vdpa_tool.sample_outputs_path(name)
+            if vdpa is None:
+                self.assertIsNone(path, name)
+                continue
+            with open(path, encoding='utf-8', newline='') as f:
+                self.assertEqual(f.read(), vdpa, name)
 
     def test_gpu_host_1(self):
         result = self._collect('gpu-host-1')

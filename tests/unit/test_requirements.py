@@ -92,7 +92,9 @@ class TestRequirements(testtools.TestCase):
                           'trait1:CUSTOM_MDEV_TYPE_NVIDIA_231=required'],
                          r.extra_specs(group=1))
         self.assertEqual('openstack allocation candidate list --resource '
-                         'VGPU=1 --required CUSTOM_MDEV_TYPE_NVIDIA_231',
+                         'VGPU=1 --required CUSTOM_MDEV_TYPE_NVIDIA_231 '
+                         "-f value -c 'resource provider' "
+                         "-c 'inventory used/capacity'",
                          r.osc_command())
         self.assertEqual('resources=VGPU:1&required='
                          'CUSTOM_MDEV_TYPE_NVIDIA_231', r.query())

@@ -1,0 +1,170 @@
+"""``mdev-traits-exporter cleanup``: take back what the exporter published.
+
+    mdev-traits-exporter cleanup --config-file FILE [--dry-run]
+
+Stop the daemon first (it would publish again). Following the exporter's
+ownership record (``[exporter] state_file``) for ``[exporter]
+root_provider_name``, it removes the traits the exporter set, deletes the
+providers it created and then the custom traits of the record that no
+provider has any more, except driver version buckets
+(:mod:`mdev_traits.placement.cleanup`); everything else stays:
+``OWNER_NOVA``, every trait someone else set, nova's providers and
+inventories. What was removed is taken out of the record.
+``--dry-run`` prints what it would do and changes nothing.
+
+Exit status: 0 done (or nothing to do); 1 Placement unreachable or the
+compute node provider missing; 2 configuration error; 3 Placement refused
+some of it (listed; run it again later).
+"""
+
+import contextlib
+import sys
+
+from oslo_config import cfg
+
+from mdev_traits.placement import cleanup as cleanup_mod
+from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import reader as reader_mod
+from mdev_traits.placement import state as state_mod
+from mdev_traits import service
+
+PROG = 'mdev-traits-exporter cleanup'
+
+cli_opts = [
+    cfg.BoolOpt('dry-run', default=False,
+                help='Print what would be removed; change nothing.'),
+]
+
+
+def _out(text=''):
+    sys.stdout.write(text + '\n')
+
+
+def _error(text):
+    sys.stderr.write('%s: error: %s\n' % (PROG, text))
+
+
+def _store(conf, root):
+    """The exporter's own record, as the daemon opens it (with its host
+    id and lock timeout where the record has them)."""
+    factory = getattr(service, 'state_store', None)
+    if factory is not None:
+        return factory(conf)
+    return state_mod.StateStore(conf.exporter.state_file, root)
+
+
+def _lock(store):
+    """The record's lock, where the record has one."""
+    lock = getattr(store, 'lock', None)
+    return lock() if lock is not None else contextlib.nullcontext()
+
+
+def _providers(reader, record):
+    """The record's providers Placement holds, children first."""
+    snapshot = reader.read()
+    states = [snapshot.providers[n] for n in sorted(snapshot.providers)]
+    root = snapshot.root
+    if root.name in record.names():
+        full = reader.read_provider(root.uuid, root.name)
+        if full is not None:
+            states.append(full)
+    return states
+
+
+def _custom_traits(cleaner, candidates, actions, dry_run):
+    """Delete (or, with ``dry_run``, list) the ``candidates`` no
+    provider has any more; returns (deleted, kept in use, failed)."""
+    removing = {}
+    for action in actions:
+        for trait in action.remove:
+            removing.setdefault(trait, set()).add(action.uuid)
+    deleted, in_use, failed = [], [], []
+    for trait in candidates:
+        if dry_run:
+            users = cleaner.users(trait)
+            if users is None:
+                failed.append(trait)
+            elif users <= removing.get(trait, set()):
+                deleted.append(trait)
+            else:
+                in_use.append(trait)
+            continue
+        result = cleaner.delete_trait(trait)
+        if result == 'deleted':
+            deleted.append(trait)
+        elif result == 'in use':
+            in_use.append(trait)
+        elif result is None:
+            failed.append(trait)
+    return deleted, in_use, failed
+
+
+def run(conf):
+    root = conf.exporter.root_provider_name
+    dry_run = conf.dry_run
+    would = 'would ' if dry_run else ''
+    store = _store(conf, root)
+    client = client_mod.client_from_conf(conf)
+    reader = reader_mod.TreeReader(client, root)
+    cleaner = cleanup_mod.Cleaner(client, reader)
+    refused = []
+    try:
+        with _lock(store):
+            own = store.load()
+            record = cleanup_mod.record_from_ownership(own)
+            if not record.names():
+                _out('No record of providers or traits the exporter set '
+                     'under %s (state file: %s)' % (
+                         root, conf.exporter.state_file or 'none'))
+            try:
+                states = _providers(reader, record)
+            except reader_mod.RootProviderMissing:
+                _error('no resource provider %s in Placement' % root)
+                return 1
+            actions, clean = cleanup_mod.plan(states, record)
+            done = set(clean)
+            for action in actions:
+                if dry_run:
+                    _out(action.describe(dry_run=True))
+                    continue
+                why = cleaner.apply(action)
+                if why is None:
+                    _out(action.describe())
+                    done.add(action.name)
+                else:
+                    refused.append('%s: %s' % (action.name, why))
+            candidates, buckets = cleanup_mod.trait_candidates(record)
+            deleted, in_use, failed = _custom_traits(
+                cleaner, candidates, actions, dry_run)
+            refused.extend('custom trait %s: Placement refused to delete '
+                           'it' % t for t in failed)
+            _out('Custom traits no provider has any more: %sdelete %d%s%s'
+                 % (would, len(deleted),
+                    ' (%s)' % _summary(deleted) if deleted else '',
+                    '; %d still on other providers, kept' % len(in_use)
+                    if in_use else ''))
+            if buckets:
+                _out('Driver version traits kept (they may be thresholds '
+                     'of flavors): %s' % _summary(buckets))
+            if not dry_run:
+                store.save(cleanup_mod.remaining_ownership(own, done))
+    except client_mod.PlacementUnavailable as exc:
+        _error('Placement unavailable: %s' % exc)
+        return 1
+    except (reader_mod.ReadError, state_mod_errors()) as exc:
+        _error(str(exc))
+        return 1
+    for line in refused:
+        _error(line)
+    if dry_run:
+        _out('Dry run: nothing was changed.')
+    return 3 if refused else 0
+
+
+def _summary(traits):
+    return cleanup_mod.abridged(traits, limit=3)
+
+
+def state_mod_errors():
+    """The record's error class, where it has one."""
+    return getattr(state_mod, 'StateError', OSError)
