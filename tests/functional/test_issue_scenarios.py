@@ -1,0 +1,189 @@
+"""Audit of issues 9 and 11 against the real Placement: the failures issue
+9 observed, replayed as they happened (the real command line, a state
+file lost between runs, an operator's rule file), and issue 11's "at
+least" semantics checked for every ladder name the shipped sample hosts
+publish, through Placement's own allocation candidates."""
+
+import collections
+import json
+import os
+import re
+
+from mdev_traits import demo
+from mdev_traits.mapping import floors
+from mdev_traits.testing import placement as placement_fixture
+from mdev_traits import ttar
+from tests.functional import base
+from tests.functional import test_ownership
+
+CUDA = re.compile(r'^(?:CUSTOM_)?HW_GPU_CUDA_COMPUTE_CAPABILITY_V')
+GPUS = (('0000:3b:00.0', '535.129.03'), ('0000:5e:00.0', '535.129.03'))
+
+
+def child(root, address):
+    return '%s_pci_%s' % (root, address.replace(':', '_').replace('.', '_'))
+
+
+class TestLostRecordThenRuleSwitchesCudaOff(
+        test_ownership.OwnershipTestCase):
+    """Issue 9: "after its state file is lost [...] 20 CUDA traits stayed
+    in Placement after a rule switched CUDA off, while the run reported
+    success"."""
+
+    def once(self, conf):
+        proc = self.run_cli('--config-file', conf, '--once')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        return proc
+
+    def osc_traits(self, name):
+        out = placement_fixture.osc(
+            self.placement, 'resource', 'provider', 'trait', 'list',
+            self.provider(name)['uuid'], '-f', 'json')
+        return {row['name'] for row in json.loads(out)}
+
+    def test_rule_switching_cuda_off_after_the_record_was_lost(self):
+        self.nova_tree('cudaoff', GPUS[0][0])
+        root = self.provider('cudaoff')
+        self.api('POST', '/resource_providers', {
+            'name': child('cudaoff', GPUS[1][0]),
+            'parent_provider_uuid': root['uuid']}, expect=200)
+        profiles = os.path.join(self.tmp, 'cudaoff', 'profiles.d')
+        os.makedirs(profiles)
+        builder, conf = self.host(
+            'cudaoff', gpus=GPUS, mode='decorate', create_root=False,
+            extra='[profiles]\ndirectory = %s\n' % profiles)
+        names = [child('cudaoff', a) for a, _v in GPUS]
+        # nova's OWNER_NOVA and an operator's trait beside the exporter's
+        for name in names:
+            self.set_traits(name, ['OWNER_NOVA', 'CUSTOM_RACK_7'])
+        self.once(conf)
+        for name in names:
+            self.assertTrue({t for t in self.traits(name) if CUDA.match(t)},
+                            name)
+        # the record is lost between runs: a file the service user could
+        # not read was moved aside (as a damaged one is)
+        state = self.state_path('cudaoff')
+        os.rename(state, state + '.moved-aside')
+        self.once(conf)
+        # an operator's rule switches CUDA off on every T4
+        with open(os.path.join(profiles, '50-no-cuda.yaml'), 'w') as f:
+            f.write('rules:\n  - name: no-cuda\n    match: {device: "1eb8"}\n'
+                    '    set: {cuda: false}\n')
+        self.once(conf)
+        for name in names:
+            traits = self.osc_traits(name)
+            self.assertEqual(set(), {t for t in traits if CUDA.match(t)},
+                             name)
+            # everyone else's traits stay; the rest of the exporter's too
+            self.assertTrue({'OWNER_NOVA', 'CUSTOM_RACK_7',
+                             test_ownership.TYPE_231} <= traits, traits)
+        self.assertEqual(set(), {t for t in self.candidate_roots(
+            'HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_0')} & {'cudaoff'})
+
+
+class _Family(object):
+    """A ladder family of published names: (family, level) per name."""
+
+    PATTERNS = (
+        ('cuda', re.compile(
+            r'^(?:CUSTOM_)?HW_GPU_CUDA_COMPUTE_CAPABILITY_V(\d+)_(\d+)$')),
+        ('heads', re.compile(r'^(?:CUSTOM_)?HW_GPU_MAX_DISPLAY_HEADS_(\d+)$')),
+        ('framebuffer', re.compile(r'^CUSTOM_VGPU_FRAMEBUFFER_MB_(\d+)$')),
+        ('resolution', re.compile(
+            r'^(?:CUSTOM_)?HW_GPU_RESOLUTION_W(\d+)H(\d+)$')),
+        ('swver', re.compile(r'^CUSTOM_MDEV_SWVER_(.+_\d+)_(\d+)$')),
+        ('api', re.compile(r'^(?:CUSTOM_)?HW_GPU_API_([A-Z0-9]+?)_V'
+                           r'(\d+)(?:_(\d+))?([A-Z]?)$')),
+    )
+
+    @classmethod
+    def parse(cls, name):
+        """(family key, level, componentwise) or None."""
+        for kind, pattern in cls.PATTERNS:
+            match = pattern.match(name)
+            if match is None:
+                continue
+            groups = match.groups()
+            if kind == 'resolution':
+                return kind, (int(groups[0]), int(groups[1])), True
+            if kind == 'swver':
+                return 'swver_' + groups[0], (int(groups[1]),), False
+            if kind == 'api':
+                return ('api_' + groups[0],
+                        (int(groups[1]), int(groups[2] or 0), groups[3]),
+                        False)
+            return kind, tuple(int(g) for g in groups), False
+        return None
+
+
+def covers(top, level, componentwise):
+    if componentwise:
+        return all(t >= v for t, v in zip(top, level))
+    return top >= level
+
+
+class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
+    """Issue 11: every capability stays requestable with a plain
+    ``trait:X=required`` and "at least" holds for every published name:
+    Placement offers, for each ladder name X, exactly the GPUs whose own
+    level in X's family is at least X's."""
+
+    def test_sample_hosts(self):
+        hosts = []
+        for host, archive, snippet in demo.sample_hosts():
+            if not host.startswith('gpu-host-'):
+                continue
+            hostdir = os.path.join(self.tmp, host)
+            os.makedirs(hostdir)
+            sysfs = os.path.join(hostdir, 'sys')
+            ttar.extract(archive, sysfs)
+            conf = os.path.join(hostdir, 'mdev-traits.conf')
+            demo.write_config(conf, host, sysfs, self.placement.url,
+                              snippet, 'manage')
+            with open(conf, 'a') as f:
+                f.write('\n[exporter]\ntrait_catalog_interval = 1\n')
+            hosts.append(self.exporter(conf))
+        self.assertGreaterEqual(len(hosts), 4)
+        # two rounds: the later hosts pick the earlier ones' buckets up
+        for _ in range(2):
+            for exporter in hosts:
+                self.assertTrue(exporter.cycle().ok)
+        _, body = self.api('GET', '/resource_providers', expect=200)
+        published = {}
+        for rp in body['resource_providers']:
+            if rp['parent_provider_uuid'] is None:
+                continue
+            _, inv = self.api('GET', '/resource_providers/%s/inventories'
+                              % rp['uuid'], expect=200)
+            if 'VGPU' not in inv['inventories']:
+                continue
+            published[rp['name']] = self.traits(rp['name'])
+        self.assertGreaterEqual(len(published), 4, published)
+        # each provider's levels per family, from what it published
+        levels = collections.defaultdict(dict)
+        names = {}
+        for name, traits in published.items():
+            for trait in traits:
+                parsed = _Family.parse(trait)
+                if parsed is None:
+                    continue
+                family, level, componentwise = parsed
+                names[trait] = parsed
+                levels[name].setdefault(family, []).append(level)
+        families = {family for family, _l, _c in names.values()}
+        for expected in ('cuda', 'heads', 'framebuffer', 'resolution'):
+            self.assertIn(expected, families)
+        self.assertTrue([f for f in families if f.startswith('swver_')])
+        self.assertTrue([f for f in families if f.startswith('api_')])
+        # the 535 branch is run at two minors in the samples: the later
+        # host carries the earlier one's bucket
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_129',
+                      published['gpu-host-5_pci_0000_3b_00_0'])
+        for trait, (family, level, componentwise) in sorted(names.items()):
+            # published from the floor up, never below it
+            self.assertEqual(trait, floors.raise_to_floor(trait), trait)
+            expected = {name for name, per in levels.items()
+                        if any(covers(top, level, componentwise)
+                               for top in per.get(family, ()))}
+            self.assertEqual(expected, self.candidate_providers(trait),
+                             trait)
