@@ -12,8 +12,10 @@ import re
 from mdev_traits import demo
 from mdev_traits.mapping import floors
 from mdev_traits.testing import placement as placement_fixture
+from mdev_traits.testing import sysfs_builder
 from mdev_traits import ttar
 from tests.functional import base
+from tests.functional import test_gpu_capabilities as caps
 from tests.functional import test_ownership
 
 CUDA = re.compile(r'^(?:CUSTOM_)?HW_GPU_CUDA_COMPUTE_CAPABILITY_V')
@@ -144,6 +146,19 @@ class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
                 f.write('\n[exporter]\ntrait_catalog_interval = 1\n')
             hosts.append(self.exporter(conf))
         self.assertGreaterEqual(len(hosts), 4)
+        # and the other T4 series and an A100 (more levels per family)
+        for host, ids, types, enabled in (
+                ('at-t4-1b', caps.T4, caps.T4_TYPES, 'nvidia-222'),
+                ('at-t4-2a', caps.T4, caps.T4_TYPES, 'nvidia-226'),
+                ('at-t4-4c', caps.T4, caps.T4_TYPES, 'nvidia-234'),
+                ('at-a100', caps.A100, caps.A100_TYPES, 'nvidia-472')):
+            root = os.path.join(self.tmp, host, 'sys')
+            builder = sysfs_builder.SysfsBuilder(root)
+            builder.add_pci_mdev_parent('0000:3b:00.0', types=types,
+                                        driver_version='535.104.05', **ids)
+            hosts.append(self.exporter(self.write_conf(
+                host, root, [enabled], 'manage', True,
+                '[exporter]\ntrait_catalog_interval = 1\n')))
         # two rounds: the later hosts pick the earlier ones' buckets up
         for _ in range(2):
             for exporter in hosts:
@@ -158,7 +173,7 @@ class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
             if 'VGPU' not in inv['inventories']:
                 continue
             published[rp['name']] = self.traits(rp['name'])
-        self.assertGreaterEqual(len(published), 4, published)
+        self.assertGreaterEqual(len(published), 8, published)
         # each provider's levels per family, from what it published
         levels = collections.defaultdict(dict)
         names = {}
@@ -179,6 +194,8 @@ class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
         # host carries the earlier one's bucket
         self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_129',
                       published['gpu-host-5_pci_0000_3b_00_0'])
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_104',
+                      published['gpu-host-1_pci_0000_3b_00_0'])
         for trait, (family, level, componentwise) in sorted(names.items()):
             # published from the floor up, never below it
             self.assertEqual(trait, floors.raise_to_floor(trait), trait)
