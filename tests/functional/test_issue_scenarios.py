@@ -204,3 +204,54 @@ class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
                                for top in per.get(family, ()))}
             self.assertEqual(expected, self.candidate_providers(trait),
                              trait)
+
+
+class TestGuardAndRoot(test_ownership.OwnershipTestCase):
+    """Issue 9, items 4 and 5, the cases the other modules do not replay:
+    the withdrawal guard on traits (not providers), and a mistyped
+    ``sysfs_root`` with no enabled type at all."""
+
+    def test_mass_trait_withdrawal_waits_for_three_cycles(self):
+        profiles = os.path.join(self.tmp, 'tguard', 'profiles.d')
+        os.makedirs(profiles)
+        _builder, conf = self.host(
+            'tguard', extra='[profiles]\ndirectory = %s\n'
+            '[exporter]\nmax_traits_per_provider = 128\n' % profiles)
+        rule = os.path.join(profiles, '10-tags.yaml')
+        tags = ['CUSTOM_TAG_%02d' % i for i in range(60)]
+        with open(rule, 'w') as f:
+            f.write('rules:\n  - name: tags\n    match: {}\n'
+                    '    traits: [%s]\n' % ', '.join(tags))
+        name = child('tguard', '0000:3b:00.0')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        before = self.traits(name)
+        self.assertTrue(set(tags) <= before)
+        # more than half of the exporter's traits would go at once
+        self.assertGreater(len(tags) * 2, len(before))
+        with open(rule, 'w') as f:
+            f.write('rules: []\n')
+        for _ in range(2):
+            self.assertTrue(self.exporter(conf).cycle().ok)
+            self.assertEqual(before, self.traits(name),
+                             self.logs.output[-1500:])
+        held = [line for line in self.logs.output.splitlines()
+                if line.startswith('WARNING Holding back')]
+        self.assertEqual(2, len(held), self.logs.output[-3000:])
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        after = self.traits(name)
+        self.assertEqual(set(), set(tags) & after)
+        self.assertEqual(before - set(tags), after)
+
+    def test_mistyped_root_without_enabled_types(self):
+        builder, conf = self.host('noenabled')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        name = child('noenabled', '0000:3b:00.0')
+        before = (self.traits(name), self.inventories(name))
+        bad = self.conf('noenabled', builder.root + '-typo', enabled=())
+        proc = self.run_cli('--config-file', bad, '--once')
+        self.assertNotEqual(0, proc.returncode, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(1, len(lines), proc.stderr)
+        self.assertIn('[exporter] sysfs_root', lines[0])
+        self.assertEqual(before, (self.traits(name), self.inventories(name)))
+        self.assertIsNotNone(self.provider(name))
