@@ -255,3 +255,40 @@ class TestGuardAndRoot(test_ownership.OwnershipTestCase):
         self.assertIn('[exporter] sysfs_root', lines[0])
         self.assertEqual(before, (self.traits(name), self.inventories(name)))
         self.assertIsNotNone(self.provider(name))
+
+
+# The 535 LTS branch as NVIDIA released it (vGPU 16.x host drivers):
+# a fleet upgraded in waves runs many of its minors at once.
+LTS_535 = ('535.54.06', '535.104.06', '535.129.03', '535.154.02',
+           '535.161.05', '535.183.04', '535.216.01', '535.230.02',
+           '535.247.02', '535.261.04', '535.288.01')
+
+
+class TestBucketsOfAWholeBranch(base.PlacementTestCase):
+    """Issue 11: "every host at M.m' with m' >= m carries the bucket of
+    any source at M.m within a bounded time". With more lower minors in
+    the fleet than ``[exporter] max_version_buckets`` (8), the newest host
+    carries only the 8 highest: a VM created on 535.54 (its requirements
+    ask for ``..._535_54``) is not offered the 535.288 host. Marked with
+    testtools' expectFailure: it reports an unexpected success once the
+    contract holds for any number of minors."""
+
+    def test_newest_host_carries_the_oldest_sources_bucket(self):
+        exporters = []
+        for i, version in enumerate(LTS_535):
+            _, conf = self.make_host(
+                'lts-%d' % i, [('0000:3b:00.0', version)],
+                extra='[exporter]\ntrait_catalog_interval = 1\n')
+            exporters.append(self.exporter(conf))
+        for _ in range(2):
+            for exporter in exporters:
+                self.assertTrue(exporter.cycle().ok)
+        newest = self.traits('lts-%d_pci_0000_3b_00_0' % (len(LTS_535) - 1))
+        # the bounded part holds: its own bucket and at most 8 others
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_288', newest)
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_535_261', newest)
+        oldest = 'CUSTOM_MDEV_SWVER_NVIDIA_535_54'
+        self.assertIn(oldest, self.traits('lts-0_pci_0000_3b_00_0'))
+        self.expectFailure(
+            'max_version_buckets keeps the 8 highest lower minors only',
+            self.assertIn, oldest, newest)
