@@ -292,3 +292,27 @@ class TestBucketsOfAWholeBranch(base.PlacementTestCase):
         self.expectFailure(
             'max_version_buckets keeps the 8 highest lower minors only',
             self.assertIn, oldest, newest)
+
+
+class TestReservedPrefixOnlyWithoutARecord(test_ownership.OwnershipTestCase):
+    """Issue 9, item 1: "The reserved-prefix fallback applies only when
+    the record is missing or unreadable". With a healthy record, a trait
+    with a reserved prefix that someone else set on a provider the
+    exporter describes stays."""
+
+    def test_healthy_record_keeps_a_reserved_prefix_trait_of_others(self):
+        self.nova_tree('rsv')
+        _builder, conf = self.host(
+            'rsv', mode='decorate', create_root=False,
+            extra='[exporter]\nwithdrawal_confirm_cycles = 1\n')
+        name = child('rsv', '0000:3b:00.0')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        theirs = 'CUSTOM_PCI_VENDOR_15B3'
+        self.set_traits(name, self.traits(name) | {theirs})
+        for _ in range(2):
+            self.assertTrue(self.exporter(conf).cycle().ok)
+        traits = self.traits(name)
+        self.assertIn(theirs, traits)
+        self.assertIn('OWNER_NOVA', traits)
+        self.assertNotIn(theirs, self.record('rsv')['providers'][name][
+            'traits'])
