@@ -316,3 +316,46 @@ class TestReservedPrefixOnlyWithoutARecord(test_ownership.OwnershipTestCase):
         self.assertIn('OWNER_NOVA', traits)
         self.assertNotIn(theirs, self.record('rsv')['providers'][name][
             'traits'])
+
+
+class TestRequirementsFromTheFloor(base.PlacementTestCase):
+    """Issue 11: ``requirements`` never asks for a level below a floor,
+    and what it asks for is published: the source itself qualifies in
+    Placement's allocation candidates (sample hosts, real CLI)."""
+
+    def _sample(self, host):
+        for name, archive, snippet in demo.sample_hosts():
+            if name == host:
+                break
+        hostdir = os.path.join(self.tmp, host)
+        os.makedirs(hostdir)
+        ttar.extract(archive, os.path.join(hostdir, 'sys'))
+        conf = os.path.join(hostdir, 'mdev-traits.conf')
+        demo.write_config(conf, host, os.path.join(hostdir, 'sys'),
+                          self.placement.url, snippet, 'manage')
+        self.assertTrue(self.exporter(conf).cycle().ok)
+        return conf
+
+    def test_sample_devices(self):
+        cases = [
+            ('gpu-host-1', ['--mdev', demo.DEMO_SOURCE_MDEV]),
+            ('gpu-host-2', ['--parent', '0000:00:02.0', '--type',
+                            'i915-GVTg_V5_4']),
+        ]
+        for host, device in cases:
+            conf = self._sample(host)
+            proc = self.run_cli('requirements', '--config-file', conf,
+                                *device, '--format', 'json')
+            self.assertEqual(0, proc.returncode, proc.stderr)
+            out = json.loads(proc.stdout)
+            required = [r['trait'] for r in out['required']]
+            self.assertTrue(required, proc.stdout)
+            for trait in required:
+                self.assertEqual(trait, floors.raise_to_floor(trait),
+                                 (host, trait))
+            # a ladder name among them, and each one plain: the source
+            # qualifies with every one of them required at once
+            self.assertTrue([t for t in required if _Family.parse(t)],
+                            required)
+            self.assertIn(host, self.candidate_roots(','.join(required)),
+                          (host, required))
