@@ -193,11 +193,10 @@ def side_by_side(workdir, gpus, detail):
             nova_side.append(nova_publish(tree, order))
             theirs, _ = read_tree(placement, '%s%s' % (name, host))
             assert theirs == tree, 'nova published another tree'
-    tree = published[0][0]
+    traits = [t for _parent, _inv, t in published[0][0].values()]
     print('%2d GPUs x %d types: %d providers, %d traits (%d distinct)'
-          % (gpus, TYPES, len(tree), sum(len(t) for _p, _i, t in
-                                          tree.values()),
-             len(frozenset().union(*(t for _p, _i, t in tree.values())))))
+          % (gpus, TYPES, len(traits), sum(len(t) for t in traits),
+             len(frozenset().union(*traits))))
     ok = True
     for label, ours, theirs in (
             ('new Placement', exporter[0], nova_side[0]),
