@@ -70,11 +70,22 @@ class Executor(object):
         # custom traits and resource classes known to exist in Placement
         self.known_traits = set()
         self.known_resource_classes = set()
+        # known_traits holds every custom trait of Placement, listed just
+        # now (learn_custom_traits): the next trait creation needs no GET
+        self._listed = False
         # uuid -> (generation, key of the planned op): inventory in use
         # that was reserved instead of taken away (see the module doc)
         self.held = {}
         # set by run(): told about the reservations the executor makes
         self.recorder = ops_mod.NoRecorder()
+
+    def learn_custom_traits(self, traits):
+        """``traits``: every custom trait Placement holds, listed in this
+        cycle (:class:`~mdev_traits.placement.catalog.TraitCatalog`'s first
+        read): the traits to create next are those not in it, without a
+        ``GET /traits?name=in:...`` (once; later lists may be stale)."""
+        self.known_traits.update(traits)
+        self._listed = True
 
     # -- single operations ------------------------------------------------
     def _existing_traits(self, traits):
@@ -93,8 +104,9 @@ class Executor(object):
 
     def _ensure_traits(self, op, outcome):
         unknown = [t for t in op.traits if t not in self.known_traits]
-        if len(unknown) > 1:
+        if len(unknown) > 1 and not self._listed:
             self.known_traits.update(self._existing_traits(unknown))
+        self._listed = False
         for trait in op.traits:
             if trait in self.known_traits:
                 continue
