@@ -113,7 +113,7 @@ def run(conf):
         with _lock(store):
             own = store.load()
             record = cleanup_mod.record_from_ownership(own)
-            if not record.names() and not record.defined:
+            if not record.names():
                 _out('No record of providers or traits the exporter set '
                      'under %s (state file: %s)' % (
                          root, conf.exporter.state_file or 'none'))
