@@ -230,12 +230,19 @@ class TestDefinedTraits(base.PlacementTestCase):
         status, _ = self.api('GET', '/traits/%s' % trait)
         return status == 204
 
+    def driver(self, builder, value):
+        version = os.path.join(builder.root, 'module', 'nvidia', 'version')
+        os.chmod(version, 0o644)
+        with open(version, 'w') as f:
+            f.write(value + '\n')
+
     def test_only_defined_traits_are_deleted(self):
-        threshold = 'CUSTOM_MDEV_SWVER_NVIDIA_550_40'
+        threshold = 'CUSTOM_MDEV_SWVER_NVIDIA_550_54'
         physnet = 'CUSTOM_PHYSNET_CLDEF'
-        # an operator's driver threshold, created before any host ran
-        # 550.40 (trait contract v2), and neutron's physnet trait on the
-        # compute node provider (nova's)
+        # an operator's driver threshold for the version about to be
+        # rolled out (trait contract v2), created before any host runs
+        # it, and neutron's physnet trait on the compute node provider
+        # (nova's)
         self.api('PUT', '/traits/%s' % threshold, expect=201)
         self.api('PUT', '/traits/%s' % physnet, expect=201)
         self.create_root('cl-def')
@@ -245,20 +252,20 @@ class TestDefinedTraits(base.PlacementTestCase):
                                        create_root=False)
         exporter = self.exporter(conf)
         self.assertTrue(exporter.cycle().ok)
-        # a driver upgrade: the exporter defines the new bucket and sets
-        # the operator's lower one, which it did not define
-        version = os.path.join(builder.root, 'module', 'nvidia', 'version')
-        os.chmod(version, 0o644)
-        with open(version, 'w') as f:
-            f.write('550.54.14\n')
+        # a driver upgrade to the threshold's version: the exporter's PUT
+        # /traits of the bucket is answered 204 (it existed): not its own
+        self.driver(builder, '550.54.14')
+        self.assertTrue(exporter.cycle().ok)
+        # another: it defines the new bucket and keeps the lower one
+        self.driver(builder, '550.90.07')
         self.assertTrue(exporter.cycle().ok)
         gpu = 'cl-def_pci_0000_3b_00_0'
         self.assertIn(threshold, self.traits(gpu))
-        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_550_54', self.traits(gpu))
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_550_90', self.traits(gpu))
         self.assertNotIn('CUSTOM_MDEV_SWVER_NVIDIA_525_85', self.traits(gpu))
         defined = set(self.state('cl-def')['defined_traits'])
         self.assertTrue({'CUSTOM_MDEV_SWVER_NVIDIA_525_85',
-                         'CUSTOM_MDEV_SWVER_NVIDIA_550_54',
+                         'CUSTOM_MDEV_SWVER_NVIDIA_550_90',
                          'CUSTOM_MDEV_TYPE_NVIDIA_231'} <= defined)
         self.assertNotIn(threshold, defined)
         self.assertNotIn(physnet, defined)
@@ -281,7 +288,7 @@ class TestDefinedTraits(base.PlacementTestCase):
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIn('Custom traits the exporter defined that no provider '
                       'has any more: would delete 2 (CUSTOM_MDEV_SWVER_'
-                      'NVIDIA_525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_54); ',
+                      'NVIDIA_525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_90); ',
                       proc.stdout)
         self.assertIn('Custom traits the exporter set but did not define, '
                       'kept (not its own): %s\n' % threshold, proc.stdout)
@@ -291,14 +298,14 @@ class TestDefinedTraits(base.PlacementTestCase):
         self.assertEqual(0, proc.returncode, proc.stderr)
         self.assertIn('Custom traits the exporter defined that no provider '
                       'has any more: delete 2 (CUSTOM_MDEV_SWVER_NVIDIA_'
-                      '525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_54); ',
+                      '525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_90); ',
                       proc.stdout)
         self.assertIn('still on other providers, kept', proc.stdout)
         self.assertIsNone(self.provider(gpu))
         # its own buckets are gone, the one it withdrew at the upgrade
         # included
         self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
-        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_550_54'))
+        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_550_90'))
         # the operator's threshold and neutron's trait stay
         self.assertTrue(self.exists(threshold))
         self.assertEqual({physnet}, self.traits('cl-def'))
@@ -309,7 +316,7 @@ class TestDefinedTraits(base.PlacementTestCase):
         rest = set(self.state('cl-def')['defined_traits'])
         self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', rest)
         self.assertFalse({'CUSTOM_MDEV_SWVER_NVIDIA_525_85',
-                          'CUSTOM_MDEV_SWVER_NVIDIA_550_54'} & rest)
+                          'CUSTOM_MDEV_SWVER_NVIDIA_550_90'} & rest)
 
         # cl-peer's cleanup keeps the type traits (cl-peer did not define
         # them) and deletes its own bucket
