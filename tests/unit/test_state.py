@@ -11,6 +11,7 @@ import fixtures
 import testtools
 
 from mdev_traits.mapping import names
+from mdev_traits.placement import reconciler
 from mdev_traits.placement import record
 from mdev_traits.placement import state
 
@@ -186,3 +187,29 @@ class TestStateStore(testtools.TestCase):
             f.write('0123abcd\n')
         self.assertEqual('0123abcd', state.read_host_id(path))
         self.assertIsNone(state.read_host_id(path + '.missing'))
+
+
+class TestRecorderKeepsDefinedTraits(testtools.TestCase):
+    """placement/reconciler.py: what the exporter defined is on disk as
+    soon as Placement answered 201, and no later save of the cycle drops
+    it."""
+
+    def test_defined_then_replanned_and_reserved(self):
+        saved = []
+
+        class Store(object):
+            def save(self, own):
+                saved.append(own.copy())
+
+        old = record.Ownership(defined=frozenset({'CUSTOM_OLD'}))
+        final = record.Ownership(defined=frozenset(old.defined))
+        rec = reconciler._Recorder(Store(), old, record.merge(old, final),
+                                   final)
+        rec.defined(['CUSTOM_NEW'])
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, saved[-1].defined)
+        rec.replanned(P, {'CUSTOM_NEW'}, (), None)
+        rec.reserving(P, {'VGPU': (0, 2)})
+        for own in saved:
+            self.assertIn('CUSTOM_OLD', own.defined)
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, saved[-1].defined)
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, final.defined)
