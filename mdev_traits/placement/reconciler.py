@@ -161,6 +161,10 @@ class Reconciler(object):
                                       resp.error_detail))
         LOG.info('Created root resource provider %s (%s)', self.root_name,
                  uuid)
+        if resp.status == 200:
+            # just created: no children to read (2 requests fewer on a
+            # new host, see benchmarks/first_sync.py)
+            return self.reader.created_root(resp.body)
         return self.reader.read()
 
     def _guarded_plan(self, desired_tree, snapshot, ownership):
