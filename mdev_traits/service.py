@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from mdev_traits.conf import devices as devices_conf
+from mdev_traits.conf import exporter as exporter_conf
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits import health
@@ -50,6 +51,22 @@ def mdev_config_from_conf(conf):
         enabled_types=enabled, device_addresses=tuple(addresses),
         mdev_classes=tuple(classes), max_instances=tuple(max_instances),
         max_version_buckets=conf.exporter.max_version_buckets)
+
+
+def vdpa_config_from_conf(conf):
+    """The [vdpa] options (and [exporter] mode) as a pure
+    :class:`vdpa_mapping.VdpaConfig`."""
+    mappings = []
+    for item in conf.vdpa.physical_device_mappings:
+        physnet, _, netdev = item.partition(':')
+        mappings.append((physnet.strip(), netdev.strip()))
+    return vdpa_mapping.VdpaConfig(
+        resource_class=conf.vdpa.resource_class,
+        type_resource_classes=tuple(sorted(
+            (k.strip().lower(), v)
+            for k, v in conf.vdpa.type_resource_classes.items())),
+        physical_device_mappings=tuple(mappings),
+        manage=conf.exporter.mode == exporter_conf.MODE_MANAGE)
 
 
 def floors_from_conf(conf):
@@ -214,7 +231,7 @@ def mapping_extensions(conf):
     extra_providers = []
     enrichers = []
     extra_providers.append(vdpa_mapping.provider_factory(
-        vdpa_mapping.VdpaConfig.from_conf(conf)))
+        vdpa_config_from_conf(conf)))
     # GPU capability traits: profiles and operator rules are read here
     # (I/O) and handed as plain data to the pure enricher
     enrichers.extend(gpu_profiles.enrichers_from_conf(
