@@ -105,7 +105,10 @@ class OwnershipTestCase(base.PlacementTestCase):
 class TestRecordIsTheOwnership(OwnershipTestCase):
 
     def test_nova_pci_provider_is_never_written(self):
-        builder, conf = self.host('pcip')
+        # the withdrawal guard off: it must not be what keeps nova's
+        # traits (a withdrawal from one provider of two would be held)
+        builder, conf = self.host(
+            'pcip', extra='[exporter]\nwithdrawal_confirm_cycles = 1\n')
         self.assertTrue(self.exporter(conf).cycle().ok)
         # nova's PCI-in-Placement provider: "<root>_<PCI address>", traits
         # from the operator's [pci] device_spec
