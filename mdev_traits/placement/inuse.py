@@ -14,7 +14,7 @@ Nothing here does I/O.
 
 import json
 
-from mdev_traits.placement import plan as plan_mod
+from mdev_traits.placement import ops as ops_mod
 
 
 def keep_in_use(wanted, current, used):
@@ -34,10 +34,10 @@ def keep_in_use(wanted, current, used):
     for rc, rec in sorted(current.items()):
         in_use = used.get(rc, 0)
         want = inventories.get(rc)
-        if in_use <= 0 or plan_mod.capacity(want) >= in_use:
+        if in_use <= 0 or ops_mod.capacity(want) >= in_use:
             continue
         record = dict(rec, **(want or {}))
-        offered = max(0, int(plan_mod.capacity(want)))
+        offered = max(0, int(ops_mod.capacity(want)))
         record['total'] = in_use
         record['reserved'] = in_use - min(offered, in_use)
         record['max_unit'] = max(1, min(record.get('max_unit', in_use),
@@ -58,7 +58,7 @@ def still_needed(wanted, used, delete=False):
     deletion)."""
     if delete:
         return any(v > 0 for v in used.values())
-    return any(in_use > plan_mod.capacity(wanted.get(rc))
+    return any(in_use > ops_mod.capacity(wanted.get(rc))
                for rc, in_use in used.items())
 
 
@@ -80,6 +80,6 @@ def reserve_all(current, reserve_rcs, operator_reserved):
 def hold_key(op):
     """What a reservation made for ``op`` is remembered by: ``'delete'``
     for a deletion, else the wanted inventories."""
-    if isinstance(op, plan_mod.DeleteProvider):
+    if isinstance(op, ops_mod.DeleteProvider):
         return 'delete'
     return json.dumps(op.inventories, sort_keys=True)
