@@ -313,7 +313,8 @@ class Exporter(object):
                 conf.exporter.withdrawal_confirm_cycles))
         self.catalog = catalog_mod.TraitCatalog(
             self.client, versions.BUCKET_PREFIX,
-            conf.exporter.trait_catalog_interval)
+            conf.exporter.trait_catalog_interval,
+            on_first_read=self.reconciler.executor.learn_custom_traits)
         self._last_error = None
         # health.CycleReport of the last cycle
         self.report = None

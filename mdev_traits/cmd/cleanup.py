@@ -5,11 +5,12 @@
 Stop the daemon first (it would publish again). Following the exporter's
 ownership record (``[exporter] state_file``) for ``[exporter]
 root_provider_name``, it removes the traits the exporter set, deletes the
-providers it created and then the custom traits of the record that no
-provider has any more, except driver version buckets
+providers it created and then the custom traits the record says it
+defined that no provider of any host has any more
 (:mod:`mdev_traits.placement.cleanup`); everything else stays:
-``OWNER_NOVA``, every trait someone else set, nova's providers and
-inventories. What was removed is taken out of the record.
+``OWNER_NOVA``, every trait someone else set or defined (an operator's
+driver threshold included), nova's providers and inventories. What was
+removed is taken out of the record.
 ``--dry-run`` prints what it would do and changes nothing.
 
 Exit status: 0 done (or nothing to do); 1 Placement unreachable or the
@@ -133,21 +134,24 @@ def run(conf):
                     done.add(action.name)
                 else:
                     refused.append('%s: %s' % (action.name, why))
-            candidates, buckets = cleanup_mod.trait_candidates(record)
+            candidates, foreign = cleanup_mod.trait_candidates(record)
             deleted, in_use, failed = _custom_traits(
                 cleaner, candidates, actions, dry_run)
+            # deleted now, or by someone else before (404)
+            gone = set(candidates) - set(in_use) - set(failed)
             refused.extend('custom trait %s: Placement refused to delete '
                            'it' % t for t in failed)
-            _out('Custom traits no provider has any more: %sdelete %d%s%s'
+            _out('Custom traits the exporter defined that no provider has '
+                 'any more: %sdelete %d%s%s'
                  % (would, len(deleted),
                     ' (%s)' % _summary(deleted) if deleted else '',
                     '; %d still on other providers, kept' % len(in_use)
                     if in_use else ''))
-            if buckets:
-                _out('Driver version traits kept (they may be thresholds '
-                     'of flavors): %s' % _summary(buckets))
+            if foreign:
+                _out('Custom traits the exporter set but did not define, '
+                     'kept (not its own): %s' % _summary(foreign))
             if not dry_run:
-                store.save(cleanup_mod.remaining_ownership(own, done))
+                store.save(cleanup_mod.remaining_ownership(own, done, gone))
     except client_mod.PlacementUnavailable as exc:
         _error('Placement unavailable: %s' % exc)
         return 1

@@ -171,9 +171,12 @@ exporter_opts = [
                help='Buckets of lower minors a GPU provider publishes at '
                     'most, per driver branch: the highest ones that exist '
                     'in Placement below its own minor. Its own bucket is '
-                    'always published. A minor above %d (a date, a build '
-                    'number) publishes its own bucket only.'
-                    % versions.MAX_MINOR),
+                    'always published. A workload started under a lower '
+                    'minor whose bucket is left out is not offered this '
+                    'host (a warning names the oldest one); the default '
+                    'leaves room for a long-term branch\'s releases. A '
+                    'minor above %d (a date, a build number) publishes its '
+                    'own bucket only.' % versions.MAX_MINOR),
     cfg.IntOpt('max_traits_per_provider',
                default=budget.DEFAULT_MAX_TRAITS,
                min=16,

@@ -27,8 +27,13 @@ from mdev_traits.mapping import names
 # minor is a date or a build number, not an order between releases.
 MAX_MINOR = 9999
 # Buckets of lower minors one provider publishes at most, per driver
-# branch (the highest ones known below its own minor).
-DEFAULT_MAX_BUCKETS = 8
+# branch (the highest ones known below its own minor). A source whose
+# bucket a host does not carry cannot live-migrate there, so the default
+# leaves room for a long-term branch's release history (NVIDIA's 535 LTS
+# branch: about a dozen minors from 535.54 to 535.288, 2023-2026), and the
+# 49 other traits of a T4-2Q plus its own bucket and 15 lower ones make
+# exactly the 64-trait budget (mdev_traits.mapping.budget).
+DEFAULT_MAX_BUCKETS = 15
 
 # The prefix every bucket trait starts with: the catalog lists these.
 BUCKET_PREFIX = names.CUSTOM_PREFIX + contract.MDEV_SWVER.split('{')[0]
@@ -78,4 +83,12 @@ def bucket_traits(driver, major, minor, known_traits=frozenset(),
         return [own]
     lower = known_minors(known_traits, driver, major, minor)
     kept = lower[:max(0, max_buckets)]
+    if len(kept) < len(lower) and warnings is not None:
+        warnings.append(
+            'driver %s %d.%d: %d lower minors have a bucket trait in '
+            'Placement, only the %d highest are published ([exporter] '
+            'max_version_buckets): workloads started under %s or older '
+            'are not offered this host' % (
+                driver, major, minor, len(lower), len(kept),
+                '%d.%d' % (major, lower[len(kept)])))
     return [own] + [bucket(driver, major, k) for k in kept]

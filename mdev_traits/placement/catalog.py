@@ -8,6 +8,13 @@ on as plain data. Between two reads the last list is used. When a read
 is refused, the last list stays in use and the next cycle reads again;
 without any list yet the cycle fails like any other read (``ReadError``),
 so that a missing list never withdraws buckets.
+
+Given ``on_first_read`` (the executor's ``learn_custom_traits``), the
+first read lists every ``CUSTOM_`` trait instead and hands them all to it:
+the first sync then needs no ``GET /traits?name=in:...`` to learn which
+of its custom traits exist (one request fewer than nova's report client
+for the same tree, see ``benchmarks/first_sync.py``); later reads list
+the buckets only.
 """
 
 import urllib.parse
@@ -16,18 +23,21 @@ from mdev_traits.placement import reader as reader_mod
 
 # Names kept from one read at most: a bound whatever Placement holds.
 MAX_NAMES = 100000
+CUSTOM_PREFIX = 'CUSTOM_'
 
 
 class TraitCatalog(object):
     """Trait names with ``prefix`` that exist in Placement."""
 
-    def __init__(self, client, prefix, every=5):
+    def __init__(self, client, prefix, every=5, on_first_read=None):
         self.client = client
         self.prefix = prefix
         self.every = max(1, int(every))
         self._names = None
         self._age = 0
         self.reads = 0
+        # called with every CUSTOM_ trait by the first read, then None
+        self._on_first_read = on_first_read
 
     def names(self):
         """The names, read again when the last read is ``every`` cycles
@@ -48,16 +58,20 @@ class TraitCatalog(object):
         return self._names
 
     def _read(self):
+        listed = (CUSTOM_PREFIX if self._on_first_read is not None
+                  else self.prefix)
         resp = self.client.get('/traits?name=%s' % urllib.parse.quote(
-            'startswith:' + self.prefix, safe=':'))
+            'startswith:' + listed, safe=':'))
         if resp.status != 200:
             raise reader_mod.ReadError('cannot list the %s* traits: %s: %s'
-                                       % (self.prefix, resp,
-                                          resp.error_detail))
+                                       % (listed, resp, resp.error_detail))
         self.reads += 1
-        traits = (resp.body or {}).get('traits', [])
-        return frozenset(t for t in traits[:MAX_NAMES]
-                         if isinstance(t, str) and t.startswith(self.prefix))
+        traits = [t for t in (resp.body or {}).get('traits', [])[:MAX_NAMES]
+                  if isinstance(t, str) and t.startswith(listed)]
+        if self._on_first_read is not None:
+            self._on_first_read(frozenset(traits))
+            self._on_first_read = None
+        return frozenset(t for t in traits if t.startswith(self.prefix))
 
     def forget(self):
         """Read again in the next cycle."""

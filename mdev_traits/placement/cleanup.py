@@ -11,13 +11,15 @@ removed, and nothing else:
   providers before their parent. Placement refuses to delete a provider
   that has allocations (a VM uses the device): it is left as it is and
   reported, run ``cleanup`` again once the VMs are gone;
-* the custom traits of the record that no provider has any more:
-  ``DELETE /traits/{name}``, which Placement refuses (409) while any
-  provider of any host has the trait, so nothing another host uses goes
-  away. Version buckets (:data:`~mdev_traits.mapping.contract.MDEV_SWVER`)
-  stay: a host publishes the lower buckets that exist in Placement, and an
-  operator creates one as the driver threshold of a flavor (trait
-  contract v2), so deleting one would change what hosts publish later.
+* the custom traits the record says the exporter defined (Placement
+  answered ``201 Created`` to its ``PUT /traits``; ``defined_traits``,
+  see :mod:`mdev_traits.placement.record`), version buckets included,
+  whether or not a provider of this host has them: ``DELETE
+  /traits/{name}``, which Placement refuses (409) while any provider of
+  any host has the trait, so nothing another host uses goes away. A custom
+  trait the exporter set but did not define (it existed: an operator's
+  driver threshold, neutron's ``CUSTOM_PHYSNET_*``, another host's) is
+  never deleted; it is reported as kept.
 
 :func:`plan` is pure; :class:`Cleaner` sends the requests.
 """
@@ -26,8 +28,6 @@ import dataclasses
 import typing
 import urllib.parse
 
-from mdev_traits.mapping import contract
-from mdev_traits.mapping import describe
 from mdev_traits.mapping import names
 from mdev_traits.placement import plan as plan_mod
 
@@ -44,6 +44,8 @@ class Record:
     traits: typing.Dict[str, typing.FrozenSet[str]]
     # name -> uuid of the providers the exporter created
     created: typing.Dict[str, str]
+    # custom traits the exporter defined (Placement answered 201)
+    defined: typing.FrozenSet[str] = frozenset()
 
     def names(self):
         return set(self.traits) | set(self.created)
@@ -58,25 +60,30 @@ def record_from_ownership(own):
     providers it managed the inventory of (``manage`` mode), which were
     the ones it had created with the uuid5 of their name; those count as
     created under that uuid (a provider that Placement holds under another
-    uuid is not the exporter's).
+    uuid is not the exporter's). A record without ``defined`` (written
+    before it was recorded) names no trait the exporter defined.
     """
     created = getattr(own, 'created', None)
     if created is None:
         created = {name: names.provider_uuid(name)
                    for name, rcs in own.resource_classes.items() if rcs}
     return Record(traits={n: frozenset(t) for n, t in own.traits.items()},
-                  created=dict(created))
+                  created=dict(created),
+                  defined=frozenset(getattr(own, 'defined', frozenset())))
 
 
-def remaining_ownership(own, cleaned):
+def remaining_ownership(own, cleaned, deleted_traits=()):
     """A copy of the record ``own`` without the providers in ``cleaned``
-    (whatever fields its version has)."""
+    (whatever fields its version has) and without the defined custom
+    traits in ``deleted_traits``."""
     rest = dataclasses.replace(own)
     for field in dataclasses.fields(own):
         value = getattr(own, field.name)
         if isinstance(value, dict):
             setattr(rest, field.name, {k: v for k, v in value.items()
                                        if k not in cleaned})
+    if hasattr(own, 'defined'):
+        rest.defined = frozenset(own.defined) - frozenset(deleted_traits)
     return rest
 
 
@@ -149,16 +156,19 @@ def plan(providers, record):
     return actions, clean
 
 
-_VERSION_BUCKET = describe.template_regex(contract.MDEV_SWVER, 'always')
-
-
 def trait_candidates(record):
-    """(custom traits of the record cleanup may delete, version buckets
-    it keeps), sorted."""
+    """(custom traits cleanup may delete: those the exporter defined,
+    custom traits it set but did not define: kept, not its own), sorted.
+
+    Only the record says which the exporter defined: a name (a version
+    bucket, ``CUSTOM_PHYSNET_*``) cannot tell an operator's or another
+    service's trait from the exporter's.
+    """
+    defined = {t for t in record.defined
+               if t.startswith(names.CUSTOM_PREFIX)}
     custom = {t for traits in record.traits.values() for t in traits
               if t.startswith(names.CUSTOM_PREFIX)}
-    buckets = {t for t in custom if _VERSION_BUCKET.match(t)}
-    return sorted(custom - buckets), sorted(buckets)
+    return sorted(defined), sorted(custom - defined)
 
 
 class Cleaner(object):

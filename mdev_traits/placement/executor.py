@@ -72,11 +72,25 @@ class Executor(object):
         # custom traits and resource classes known to exist in Placement
         self.known_traits = set()
         self.known_resource_classes = set()
+        # known_traits holds every custom trait of Placement, listed just
+        # now (learn_custom_traits): the next trait creation needs no GET
+        self._listed = False
         # uuid -> (generation, key of the planned op): inventory in use
         # that was reserved instead of taken away (see the module doc)
         self.held = {}
         # set by run(): told about the reservations the executor makes
+        # and the custom traits it defines
         self.recorder = ops_mod.NoRecorder()
+        # custom traits Placement answered 201 Created to (this run)
+        self.defined = set()
+
+    def learn_custom_traits(self, traits):
+        """``traits``: every custom trait Placement holds, listed in this
+        cycle (:class:`~mdev_traits.placement.catalog.TraitCatalog`'s first
+        read): the traits to create next are those not in it, without a
+        ``GET /traits?name=in:...`` (once; later lists may be stale)."""
+        self.known_traits.update(traits)
+        self._listed = True
 
     # -- single operations ------------------------------------------------
     def _existing_traits(self, traits):
@@ -95,8 +109,10 @@ class Executor(object):
 
     def _ensure_traits(self, op, outcome):
         unknown = [t for t in op.traits if t not in self.known_traits]
-        if len(unknown) > 1:
+        if len(unknown) > 1 and not self._listed:
             self.known_traits.update(self._existing_traits(unknown))
+        self._listed = False
+        created = []
         for trait in op.traits:
             if trait in self.known_traits:
                 continue
@@ -107,6 +123,13 @@ class Executor(object):
             else:
                 outcome.failed.append('cannot create trait %s: %s' % (
                     trait, resp.error_detail))
+            # 201: the exporter defined it; 204: it existed (someone
+            # else's, e.g. an operator's threshold): never recorded
+            if resp.status == 201:
+                created.append(trait)
+        if created:
+            self.defined.update(created)
+            self.recorder.defined(created)
         return True
 
     def _create_provider(self, op, generations, outcome):
@@ -367,9 +390,12 @@ class Executor(object):
         the executor's own reservations: ``reserving(name, {rc: (operator,
         written)})`` before the request that writes them, ``reserved(name,
         {...})`` once the provider's inventory is written (an empty dict:
-        no reservation of the exporter's is left there).
+        no reservation of the exporter's is left there);
+        ``defined([traits])`` after Placement answered ``201 Created`` to
+        their ``PUT /traits`` (also collected in :attr:`defined`).
         """
         self.recorder = recorder or ops_mod.NoRecorder()
+        self.defined = set()
         outcome = Outcome()
         generations = {}
         pending = list(the_plan.ops)

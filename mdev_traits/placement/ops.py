@@ -195,3 +195,6 @@ class NoRecorder(object):
 
     def reserved(self, name, reservations):
         pass
+
+    def defined(self, traits):
+        pass

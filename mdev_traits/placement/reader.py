@@ -67,6 +67,18 @@ class TreeReader(object):
             return None
         return resp.body.get('resource_providers', [])
 
+    def created_root(self, record):
+        """The snapshot of a root provider this exporter has just created
+        (``record``: Placement's answer to ``POST /resource_providers``):
+        it has no children yet, so no read is needed, and the next
+        :meth:`read` lists its tree by uuid at once."""
+        self._root_uuid = record['uuid']
+        return plan_mod.TreeSnapshot(
+            root=plan_mod.ProviderState(
+                uuid=record['uuid'], name=record['name'],
+                generation=record['generation'], parent_uuid=None),
+            providers={})
+
     def read(self):
         """A :class:`~mdev_traits.placement.plan.TreeSnapshot`."""
         records = None

@@ -10,6 +10,7 @@ record says it set or created, or what it describes this cycle.
      "root_provider": "cn1",
      "host_id": "<the /etc/machine-id of the host that wrote it>",
      "created": {"cn1_pci_0000_3b_00_0": "<uuid>"},
+     "defined_traits": ["CUSTOM_MDEV_TYPE_NVIDIA_231", "..."],
      "providers": {
        "cn1_pci_0000_3b_00_0": {
          "traits": ["CUSTOM_MDEV_TYPE_NVIDIA_231", "..."],
@@ -28,6 +29,13 @@ Fields:
     while Placement holds it under that name with that uuid: a uuid5 of
     the name that matches is *not* a proof (another host with the same
     root name computes the same uuid5).
+``defined_traits``
+    The custom traits the exporter itself defined: Placement answered
+    ``201 Created`` to its ``PUT /traits/{name}`` (``204``: it existed
+    already, someone else's). Recorded only after the ``201``, never
+    before, so that the list never names a trait someone else defined
+    (an operator's driver threshold, neutron's ``CUSTOM_PHYSNET_*``):
+    ``cleanup`` deletes these, and only these, once no provider has them.
 ``providers.<name>.traits``
     Traits the exporter set on that provider; only these are ever removed.
 ``providers.<name>.resource_classes``
@@ -84,6 +92,8 @@ class Ownership:
     # {'providers': [...], 'traits': {name: [...]}, 'cycles': n}: a large
     # withdrawal held back or confirmed, or None
     withdrawal_hold: typing.Optional[dict] = None
+    # custom traits the exporter defined (Placement answered 201)
+    defined: typing.FrozenSet[str] = frozenset()
 
     def owned_rcs(self, name):
         return frozenset(self.resource_classes.get(name, frozenset()))
@@ -101,12 +111,14 @@ class Ownership:
             resource_classes=dict(self.resource_classes),
             created=dict(self.created),
             reservations={n: dict(r) for n, r in self.reservations.items()},
-            recorded=self.recorded, withdrawal_hold=self.withdrawal_hold)
+            recorded=self.recorded, withdrawal_hold=self.withdrawal_hold,
+            defined=frozenset(self.defined))
 
     # -- serialisation (format version 2) -----------------------------------
     def to_dict(self):
-        """The ``created``, ``providers`` and ``withdrawal_hold`` members
-        of the state file (empty entries left out)."""
+        """The ``created``, ``defined_traits``, ``providers`` and
+        ``withdrawal_hold`` members of the state file (empty entries left
+        out)."""
         providers = {}
         for name in sorted(set(self.traits) | set(self.resource_classes)
                            | set(self.reservations)):
@@ -125,6 +137,8 @@ class Ownership:
                 providers[name] = entry
         data = {'created': dict(sorted(self.created.items())),
                 'providers': providers}
+        if self.defined:
+            data['defined_traits'] = sorted(self.defined)
         if self.withdrawal_hold:
             data['withdrawal_hold'] = self.withdrawal_hold
         return data
@@ -138,6 +152,7 @@ class Ownership:
         if not isinstance(created, dict):
             raise TypeError('created is not an object')
         own.created = {str(n): str(u) for n, u in created.items()}
+        own.defined = _names(data.get('defined_traits') or [])
         providers = data.get('providers') or {}
         if not isinstance(providers, dict):
             raise TypeError('providers is not an object')
@@ -200,7 +215,8 @@ def merge(old, new):
     everything ``new`` will own (a union), so that an interruption at any
     point leaves no trait or provider unrecorded. Reservations and the
     withdrawal hold come from ``new``."""
-    out = Ownership(recorded=True, withdrawal_hold=new.withdrawal_hold)
+    out = Ownership(recorded=True, withdrawal_hold=new.withdrawal_hold,
+                    defined=frozenset(old.defined) | frozenset(new.defined))
     for name in set(old.traits) | set(new.traits):
         out.traits[name] = (old.traits.get(name, frozenset())
                             | new.traits.get(name, frozenset()))

@@ -90,11 +90,8 @@ class TestCleanup(base.PlacementTestCase):
         self.assertIn('%s: would remove %d trait(s); kept: '
                       'CUSTOM_OPERATOR_GOLD, OWNER_NOVA' % (
                           name, len(before[name][0]) - 2), proc.stdout)
-        self.assertIn('Custom traits no provider has any more: would '
-                      'delete ', proc.stdout)
-        self.assertIn('Driver version traits kept (they may be thresholds '
-                      'of flavors): CUSTOM_MDEV_SWVER_NVIDIA_510_47',
-                      proc.stdout)
+        self.assertIn('Custom traits the exporter defined that no provider '
+                      'has any more: would delete ', proc.stdout)
         self.assertIn('Dry run: nothing was changed.', proc.stdout)
         self.assertEqual(before, self.tree('cl-deco'))
 
@@ -112,15 +109,15 @@ class TestCleanup(base.PlacementTestCase):
         for _traits, inv in after.values():
             for rc, rec in inv.items():
                 self.assertEqual(nova_inv[rc]['total'], rec['total'])
-        # the custom traits of the record only cl-deco had are gone from
-        # Placement, those cl-other has stay; version buckets stay (an
-        # operator's threshold looks the same), and so does every custom
-        # trait the record does not list
+        # the custom traits cl-deco defined that only it had are gone
+        # from Placement (its version bucket included), those cl-other
+        # has stay, and so does every custom trait it did not define
         self.assertFalse(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_222'))
-        self.assertIn('Custom traits no provider has any more: delete ',
-                      proc.stdout)
+        self.assertIn('Custom traits the exporter defined that no provider '
+                      'has any more: delete ', proc.stdout)
         self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
-        self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_510_47'))
+        self.assertFalse(self.trait_exists(
+            'CUSTOM_MDEV_SWVER_NVIDIA_510_47'))
         self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_470_1'))
         self.assertTrue(self.trait_exists('CUSTOM_HW_GPU_SOMETHING_ELSE'))
         self.assertTrue(self.trait_exists('CUSTOM_OPERATOR_GOLD'))
@@ -184,7 +181,8 @@ class TestCleanup(base.PlacementTestCase):
 
     def test_daemon_recreates_a_trait_cleanup_deleted_elsewhere(self):
         # a running exporter knows the custom traits it created; cleanup
-        # on another host deletes those that no provider has any more
+        # on another host deletes those it defined that no provider has
+        # any more
         builder, conf = self.make_host('cl-again',
                                        [('0000:3b:00.0', '497.33.01')])
         exporter = self.exporter(conf)
@@ -207,3 +205,133 @@ class TestCleanup(base.PlacementTestCase):
                 break
         self.assertTrue(exporter.cycle().ok)
         self.assertIn(trait, self.traits('cl-again_pci_0000_3b_00_0'))
+
+
+class TestDefinedTraits(base.PlacementTestCase):
+    """cleanup deletes the custom traits the exporter defined (Placement
+    answered 201 to its PUT /traits) once no provider has them, and no
+    other (a Placement of its own: which host defines a trait first
+    matters)."""
+
+    def state(self, name):
+        with open(os.path.join(self.tmp, name, 'state.json')) as f:
+            return json.load(f)
+
+    def set_trait(self, name, trait):
+        rp = self.provider(name)
+        _, body = self.api('GET', '/resource_providers/%s/traits' %
+                           rp['uuid'], expect=200)
+        self.api('PUT', '/resource_providers/%s/traits' % rp['uuid'], {
+            'traits': body['traits'] + [trait],
+            'resource_provider_generation':
+                body['resource_provider_generation']}, expect=200)
+
+    def exists(self, trait):
+        status, _ = self.api('GET', '/traits/%s' % trait)
+        return status == 204
+
+    def driver(self, builder, value):
+        version = os.path.join(builder.root, 'module', 'nvidia', 'version')
+        os.chmod(version, 0o644)
+        with open(version, 'w') as f:
+            f.write(value + '\n')
+
+    def test_only_defined_traits_are_deleted(self):
+        threshold = 'CUSTOM_MDEV_SWVER_NVIDIA_550_54'
+        physnet = 'CUSTOM_PHYSNET_CLDEF'
+        # an operator's driver threshold for the version about to be
+        # rolled out (trait contract v2), created before any host runs
+        # it, and neutron's physnet trait on the compute node provider
+        # (nova's)
+        self.api('PUT', '/traits/%s' % threshold, expect=201)
+        self.api('PUT', '/traits/%s' % physnet, expect=201)
+        self.create_root('cl-def')
+        self.set_trait('cl-def', physnet)
+        builder, conf = self.make_host('cl-def', [('0000:3b:00.0',
+                                                   '525.85.05')],
+                                       create_root=False)
+        exporter = self.exporter(conf)
+        self.assertTrue(exporter.cycle().ok)
+        # a driver upgrade to the threshold's version: the exporter's PUT
+        # /traits of the bucket is answered 204 (it existed): not its own
+        self.driver(builder, '550.54.14')
+        self.assertTrue(exporter.cycle().ok)
+        # another: it defines the new bucket and keeps the lower one
+        self.driver(builder, '550.90.07')
+        self.assertTrue(exporter.cycle().ok)
+        gpu = 'cl-def_pci_0000_3b_00_0'
+        self.assertIn(threshold, self.traits(gpu))
+        self.assertIn('CUSTOM_MDEV_SWVER_NVIDIA_550_90', self.traits(gpu))
+        self.assertNotIn('CUSTOM_MDEV_SWVER_NVIDIA_525_85', self.traits(gpu))
+        defined = set(self.state('cl-def')['defined_traits'])
+        self.assertTrue({'CUSTOM_MDEV_SWVER_NVIDIA_525_85',
+                         'CUSTOM_MDEV_SWVER_NVIDIA_550_90',
+                         'CUSTOM_MDEV_TYPE_NVIDIA_231'} <= defined)
+        self.assertNotIn(threshold, defined)
+        self.assertNotIn(physnet, defined)
+        # an unchanged cycle writes nothing, the state file included
+        path = os.path.join(self.tmp, 'cl-def', 'state.json')
+        before = os.stat(path)
+        self.assertTrue(exporter.cycle().ok)
+        after = os.stat(path)
+        self.assertEqual((before.st_ino, before.st_mtime_ns),
+                         (after.st_ino, after.st_mtime_ns))
+        # another host with the same GPU model, another driver: it finds
+        # the type traits (defined by cl-def) and defines its own bucket
+        _, peer = self.make_host('cl-peer', [('0000:3b:00.0',
+                                              '535.129.03')])
+        self.assertTrue(self.exporter(peer).cycle().ok)
+        self.assertEqual(['CUSTOM_MDEV_SWVER_NVIDIA_535_129'],
+                         self.state('cl-peer')['defined_traits'])
+
+        proc = self.run_cli('cleanup', '--config-file', conf, '--dry-run')
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('Custom traits the exporter defined that no provider '
+                      'has any more: would delete 2 (CUSTOM_MDEV_SWVER_'
+                      'NVIDIA_525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_90); ',
+                      proc.stdout)
+        self.assertIn('Custom traits the exporter set but did not define, '
+                      'kept (not its own): %s\n' % threshold, proc.stdout)
+        self.assertTrue(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
+
+        proc = self.run_cli('cleanup', '--config-file', conf)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('Custom traits the exporter defined that no provider '
+                      'has any more: delete 2 (CUSTOM_MDEV_SWVER_NVIDIA_'
+                      '525_85, CUSTOM_MDEV_SWVER_NVIDIA_550_90); ',
+                      proc.stdout)
+        self.assertIn('still on other providers, kept', proc.stdout)
+        self.assertIsNone(self.provider(gpu))
+        # its own buckets are gone, the one it withdrew at the upgrade
+        # included
+        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
+        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_550_90'))
+        # the operator's threshold and neutron's trait stay
+        self.assertTrue(self.exists(threshold))
+        self.assertEqual({physnet}, self.traits('cl-def'))
+        # what cl-peer still has stays, and stays in the record
+        self.assertTrue(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231',
+                      self.traits('cl-peer_pci_0000_3b_00_0'))
+        rest = set(self.state('cl-def')['defined_traits'])
+        self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', rest)
+        self.assertFalse({'CUSTOM_MDEV_SWVER_NVIDIA_525_85',
+                          'CUSTOM_MDEV_SWVER_NVIDIA_550_90'} & rest)
+
+        # cl-peer's cleanup keeps the type traits (cl-peer did not define
+        # them) and deletes its own bucket
+        proc = self.run_cli('cleanup', '--config-file', peer)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('delete 1 (CUSTOM_MDEV_SWVER_NVIDIA_535_129)',
+                      proc.stdout)
+        self.assertIn('kept (not its own): ', proc.stdout)
+        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_535_129'))
+        self.assertTrue(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        # no provider has them any more: cl-def's cleanup, run again,
+        # deletes what it defined
+        proc = self.run_cli('cleanup', '--config-file', conf)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertFalse(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        self.assertNotIn('defined_traits', self.state('cl-def'))
+        self.assertTrue(self.exists(threshold))
+        self.assertTrue(self.exists(physnet))

@@ -7,6 +7,7 @@ import json
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu_traits
+from mdev_traits.mapping import versions
 from mdev_traits import service
 from tests.functional import base
 
@@ -151,9 +152,18 @@ class TestUpgradeFromV1(base.PlacementTestCase):
         self.assertIn('HW_GPU_API_OPENGL_V4_4', after)
         mine = after - {'CUSTOM_OPERATOR_RACK_7'}
         self.assertLessEqual(len(mine), budget.DEFAULT_MAX_TRAITS)
-        # B % 0 .. 128 exist in Placement now: the catalog may add the 8
-        # highest below 129 on the next read, never more
+        # B % 0 .. 128 exist in Placement now: the catalog may add the
+        # [exporter] max_version_buckets highest below 129 on the next
+        # read, never more
         for _ in range(6):
             exporter.cycle()
-        self.assertEqual([B % k for k in range(121, 130)], sorted(
-            swver(self.traits(name)), key=lambda t: int(t.split('_')[-1])))
+        after = self.traits(name)
+        buckets = sorted(swver(after), key=lambda t: int(t.split('_')[-1]))
+        # the highest ones, without a gap (the 64-trait budget may take
+        # the lowest of them on this type)
+        self.assertLessEqual(len(buckets), 1 + versions.DEFAULT_MAX_BUCKETS)
+        self.assertGreater(len(buckets), 9)
+        self.assertEqual([B % k for k in range(130 - len(buckets), 130)],
+                         buckets)
+        self.assertLessEqual(len(after - {'CUSTOM_OPERATOR_RACK_7'}),
+                             budget.DEFAULT_MAX_TRAITS)

@@ -56,3 +56,32 @@ class TestTraitCatalog(testtools.TestCase):
         client = FakeClient([Resp(200, {'traits': [B % 1, 'HW_X', 7]})])
         cat = catalog.TraitCatalog(client, 'CUSTOM_MDEV_SWVER_')
         self.assertEqual({B % 1}, cat.names())
+
+    def test_first_read_fills_the_known_custom_traits(self):
+        client = FakeClient([
+            Resp(200, {'traits': [B % 1, 'CUSTOM_PHYSNET_A', 'HW_X']}),
+            Resp(200, {'traits': [B % 1, B % 2]})])
+        known = set()
+        cat = catalog.TraitCatalog(client, 'CUSTOM_MDEV_SWVER_', every=1,
+                                   on_first_read=known.update)
+        self.assertEqual({B % 1}, cat.names())
+        self.assertEqual({B % 1, 'CUSTOM_PHYSNET_A'}, known)
+        self.assertEqual('/traits?name=startswith:CUSTOM_', client.urls[0])
+        # later reads list the buckets only, and leave ``known`` alone
+        self.assertEqual({B % 1, B % 2}, cat.names())
+        self.assertEqual('/traits?name=startswith:CUSTOM_MDEV_SWVER_',
+                         client.urls[1])
+        self.assertEqual({B % 1, 'CUSTOM_PHYSNET_A'}, known)
+
+    def test_refused_first_read_fills_nothing_and_is_tried_again(self):
+        client = FakeClient([Resp(503),
+                             Resp(200, {'traits': ['CUSTOM_A', B % 1]})])
+        known = set()
+        cat = catalog.TraitCatalog(client, 'CUSTOM_MDEV_SWVER_',
+                                   on_first_read=known.update)
+        self.assertRaises(reader.ReadError, cat.names)
+        self.assertEqual(set(), known)
+        self.assertEqual({B % 1}, cat.names())
+        self.assertEqual({'CUSTOM_A', B % 1}, known)
+        self.assertEqual(['/traits?name=startswith:CUSTOM_'] * 2,
+                         client.urls)

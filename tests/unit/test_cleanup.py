@@ -6,6 +6,9 @@ import testtools
 
 from mdev_traits.mapping import names
 from mdev_traits.placement import cleanup
+from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import executor as executor_mod
+from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
 
 
@@ -95,12 +98,99 @@ class TestPlan(testtools.TestCase):
     def test_trait_candidates(self):
         record = cleanup.Record(
             traits={'a': frozenset(['CUSTOM_HW_GPU_X', 'HW_GPU_API_VULKAN',
-                                    'OWNER_NOVA',
-                                    'CUSTOM_MDEV_SWVER_NVIDIA_535_104']),
+                                    'OWNER_NOVA', 'CUSTOM_PHYSNET_PUBLIC',
+                                    'CUSTOM_MDEV_SWVER_NVIDIA_535_104',
+                                    'CUSTOM_MDEV_SWVER_NVIDIA_535_129']),
                     'b': frozenset(['CUSTOM_MDEV_TYPE_NVIDIA_231'])},
-            created={})
-        # version buckets stay: an operator's threshold looks the same
+            created={},
+            # defined: the exporter's own, also a bucket and one no
+            # provider of this host has any more
+            defined=frozenset(['CUSTOM_HW_GPU_X',
+                               'CUSTOM_MDEV_SWVER_NVIDIA_535_129',
+                               'CUSTOM_MDEV_SWVER_NVIDIA_510_47']))
+        # only what it defined is deleted; what it set but did not define
+        # (an operator's threshold, neutron's physnet, another host's
+        # type trait) is kept
         self.assertEqual(
-            (['CUSTOM_HW_GPU_X', 'CUSTOM_MDEV_TYPE_NVIDIA_231'],
-             ['CUSTOM_MDEV_SWVER_NVIDIA_535_104']),
+            (['CUSTOM_HW_GPU_X', 'CUSTOM_MDEV_SWVER_NVIDIA_510_47',
+              'CUSTOM_MDEV_SWVER_NVIDIA_535_129'],
+             ['CUSTOM_MDEV_SWVER_NVIDIA_535_104',
+              'CUSTOM_MDEV_TYPE_NVIDIA_231', 'CUSTOM_PHYSNET_PUBLIC']),
             cleanup.trait_candidates(record))
+
+    def test_no_defined_record_deletes_nothing(self):
+        # a record written before defined_traits: no trait is the
+        # exporter's to delete
+        own = plan_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])})
+        record = cleanup.record_from_ownership(own)
+        self.assertEqual(([], ['CUSTOM_X']),
+                         cleanup.trait_candidates(record))
+
+    def test_remaining_without_deleted_traits(self):
+        own = plan_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])},
+                                 defined=frozenset(['CUSTOM_X', 'CUSTOM_Y']))
+        rest = cleanup.remaining_ownership(own, {'a'}, {'CUSTOM_X'})
+        self.assertEqual({'CUSTOM_Y'}, rest.defined)
+        self.assertEqual({}, rest.traits)
+        self.assertEqual({'CUSTOM_X', 'CUSTOM_Y'}, own.defined)
+
+
+class FakeClient(object):
+    """Placement's answers to PUT /traits/{name}, by name."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def get(self, url):
+        self.calls.append(('GET', url))
+        return client_mod.Response(200, {'traits': []}, 'GET', url)
+
+    def put(self, url, body):
+        self.calls.append(('PUT', url))
+        status = self.answers[url.rsplit('/', 1)[1]]
+        return client_mod.Response(status, {}, 'PUT', url)
+
+
+class Recorder(ops_mod.NoRecorder):
+
+    def __init__(self, client):
+        self.client = client
+        self.seen = []
+
+    def defined(self, traits):
+        # what Placement had been asked when the record was told
+        self.seen.append((list(traits), list(self.client.calls)))
+
+
+class TestDefinedTraits(testtools.TestCase):
+
+    def test_only_201_is_defined(self):
+        client = FakeClient({'CUSTOM_NEW': 201, 'CUSTOM_OPERATORS': 204,
+                             'CUSTOM_REFUSED': 400})
+        ex = executor_mod.Executor(client, reader=None)
+        recorder = Recorder(client)
+        outcome = ex.run(plan_mod.Plan(ops=[plan_mod.EnsureTraits((
+            'CUSTOM_NEW', 'CUSTOM_OPERATORS', 'CUSTOM_REFUSED'))]),
+            recorder=recorder)
+        # 204: it existed (someone else's); 400: not created
+        self.assertEqual({'CUSTOM_NEW'}, ex.defined)
+        self.assertEqual(1, len(recorder.seen))
+        traits, calls = recorder.seen[0]
+        self.assertEqual(['CUSTOM_NEW'], traits)
+        # recorded only after the 201
+        self.assertIn(('PUT', '/traits/CUSTOM_NEW'), calls)
+        self.assertEqual(1, len(outcome.failed))
+        self.assertEqual({'CUSTOM_NEW', 'CUSTOM_OPERATORS'},
+                         ex.known_traits)
+
+    def test_known_traits_are_not_defined(self):
+        client = FakeClient({'CUSTOM_NEW': 201})
+        ex = executor_mod.Executor(client, reader=None)
+        ex.known_traits.add('CUSTOM_NEW')
+        recorder = Recorder(client)
+        ex.run(plan_mod.Plan(ops=[plan_mod.EnsureTraits(('CUSTOM_NEW',))]),
+               recorder=recorder)
+        self.assertEqual(set(), ex.defined)
+        self.assertEqual([], recorder.seen)
+        self.assertEqual([], client.calls)

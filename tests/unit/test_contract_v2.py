@@ -216,10 +216,23 @@ class TestBudget(testtools.TestCase):
         known = {B % k for k in range(130)}
         traits, warnings = t4_traits(known)
         self.assertLessEqual(len(traits), budget.DEFAULT_MAX_TRAITS)
-        self.assertEqual([], warnings)
+        # the budget drops nothing; the bucket limit says what it left out
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('only the %d highest are published'
+                      % versions.DEFAULT_MAX_BUCKETS, warnings[0])
+        self.assertIn('started under 535.%d or older are not offered'
+                      % (128 - versions.DEFAULT_MAX_BUCKETS), warnings[0])
         swver = [t for t in traits if 'SWVER' in t]
         self.assertEqual(1 + versions.DEFAULT_MAX_BUCKETS, len(swver))
         self.assertIn(B % 129, swver)
+
+    def test_a_branch_history_fits_without_warning(self):
+        known = {B % k for k in (54, 86, 104, 129, 154, 161, 183, 216, 230,
+                                 247, 261, 274)}
+        traits, warnings = t4_traits(known, version='535.288.01')
+        self.assertEqual([], warnings)
+        swver = {t for t in traits if 'SWVER' in t}
+        self.assertEqual(known | {B % 288}, swver)
 
     def test_fleet_buckets_go_first_then_whole_families(self):
         traits = {t: ('x',) for t in gpu_traits.resolution_traits('7680x4320')}

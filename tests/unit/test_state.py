@@ -11,6 +11,7 @@ import fixtures
 import testtools
 
 from mdev_traits.mapping import names
+from mdev_traits.placement import reconciler
 from mdev_traits.placement import record
 from mdev_traits.placement import state
 
@@ -49,6 +50,39 @@ class TestRecord(testtools.TestCase):
         self.assertEqual({P: names.provider_uuid(P)}, own.created)
         self.assertEqual({'CUSTOM_B'},
                          own.traits['cn1_pci_0000_5e_00_0'])
+
+    def test_defined_traits_round_trip(self):
+        own = sample()
+        own.defined = frozenset({'CUSTOM_B', 'CUSTOM_A'})
+        data = json.loads(json.dumps(own.to_dict()))
+        # a sorted list in the file
+        self.assertEqual(['CUSTOM_A', 'CUSTOM_B'], data['defined_traits'])
+        self.assertEqual(own, record.Ownership.from_dict(data))
+        copy = own.copy()
+        self.assertEqual(own.defined, copy.defined)
+
+    def test_defined_traits_absent_is_empty(self):
+        # a record written before defined_traits was recorded, and an
+        # empty one, which is left out of the file
+        data = sample().to_dict()
+        self.assertNotIn('defined_traits', data)
+        self.assertEqual(frozenset(),
+                         record.Ownership.from_dict(data).defined)
+        self.assertEqual(frozenset(), record.Ownership.from_v1({}).defined)
+
+    def test_defined_traits_malformed_is_an_error(self):
+        self.assertRaises(TypeError, record.Ownership.from_dict,
+                          {'defined_traits': 'CUSTOM_A'})
+
+    def test_merge_keeps_every_defined_trait(self):
+        old = sample()
+        old.defined = frozenset({'CUSTOM_A'})
+        new = record.Ownership(defined=frozenset({'CUSTOM_C'}))
+        self.assertEqual({'CUSTOM_A', 'CUSTOM_C'},
+                         record.merge(old, new).defined)
+        # a new record that does not list them does not drop them
+        self.assertEqual({'CUSTOM_A'},
+                         record.merge(old, record.Ownership()).defined)
 
     def test_merge_is_a_union(self):
         old = sample()
@@ -153,3 +187,29 @@ class TestStateStore(testtools.TestCase):
             f.write('0123abcd\n')
         self.assertEqual('0123abcd', state.read_host_id(path))
         self.assertIsNone(state.read_host_id(path + '.missing'))
+
+
+class TestRecorderKeepsDefinedTraits(testtools.TestCase):
+    """placement/reconciler.py: what the exporter defined is on disk as
+    soon as Placement answered 201, and no later save of the cycle drops
+    it."""
+
+    def test_defined_then_replanned_and_reserved(self):
+        saved = []
+
+        class Store(object):
+            def save(self, own):
+                saved.append(own.copy())
+
+        old = record.Ownership(defined=frozenset({'CUSTOM_OLD'}))
+        final = record.Ownership(defined=frozenset(old.defined))
+        rec = reconciler._Recorder(Store(), old, record.merge(old, final),
+                                   final)
+        rec.defined(['CUSTOM_NEW'])
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, saved[-1].defined)
+        rec.replanned(P, {'CUSTOM_NEW'}, (), None)
+        rec.reserving(P, {'VGPU': (0, 2)})
+        for own in saved:
+            self.assertIn('CUSTOM_OLD', own.defined)
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, saved[-1].defined)
+        self.assertEqual({'CUSTOM_OLD', 'CUSTOM_NEW'}, final.defined)
