@@ -180,8 +180,8 @@ class Executor(object):
         if resp.status == 200:
             generations[op.uuid] = resp.body['resource_provider_generation']
             self._bump_held(op.uuid, before, generations[op.uuid])
-            self._update_cache(op.uuid, generations[op.uuid],
-                               traits=frozenset(resp.body['traits']))
+            self.reader.update_cached(op.uuid, generations[op.uuid],
+                                      traits=frozenset(resp.body['traits']))
             # full lists at DEBUG: the cycle's INFO line gives counts
             LOG.debug('Traits of %s: added %s, removed %s', op.name,
                       ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
@@ -220,8 +220,8 @@ class Executor(object):
 
     def _inventories_set(self, op, resp, generations, held):
         generations[op.uuid] = resp.body['resource_provider_generation']
-        self._update_cache(op.uuid, generations[op.uuid],
-                           inventories=resp.body['inventories'])
+        self.reader.update_cached(op.uuid, generations[op.uuid],
+                                  inventories=resp.body['inventories'])
         if held:
             self._hold(op, generations[op.uuid])
         else:
@@ -268,10 +268,9 @@ class Executor(object):
     def _current(self, op, generations):
         """The provider as Placement holds it at the generation the op is
         based on (from the reader's cache, else read again)."""
-        gen = generations.get(op.uuid, op.generation)
-        cached = self.reader._cache.get(op.uuid)
-        if cached is not None and gen is not None and (
-                cached.generation == gen):
+        cached = self.reader.cached(op.uuid,
+                                    generations.get(op.uuid, op.generation))
+        if cached is not None:
             return cached
         return self.reader.read_provider(op.uuid, op.name)
 
@@ -370,16 +369,6 @@ class Executor(object):
                 self.recorder.reserved(op.name, ours)
             return put
         return resp
-
-    def _update_cache(self, uuid, generation, traits=None, inventories=None):
-        cached = self.reader._cache.get(uuid)
-        if cached is None:
-            return
-        cached.generation = generation
-        if traits is not None:
-            cached.traits = traits
-        if inventories is not None:
-            cached.inventories = inventories
 
     # -- the plan ----------------------------------------------------------
     def run(self, the_plan, replan=None, recorder=None):
