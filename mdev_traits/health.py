@@ -16,12 +16,12 @@ the directory of ``[exporter] state_file``.
 import dataclasses
 import json
 import os
-import tempfile
 import time
 import typing
 
 from oslo_log import log as logging
 
+from mdev_traits import fileutil
 from mdev_traits.placement import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
@@ -216,20 +216,9 @@ def status_path(conf):
 
 def write_status(path, data):
     """Atomically write the status file; an OSError is raised."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.status-', suffix='.tmp',
-                               dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fileutil.write_atomically(
+        path, lambda f: json.dump(data, f, indent=1, sort_keys=True),
+        prefix='.status-', suffix='.tmp', mode=0o644)
 
 
 def write_conf_status(conf, record):

@@ -5,10 +5,9 @@ on an optional loopback listener and/or written to a textfile for
 node_exporter's textfile collector.
 """
 
-import os
-import tempfile
-
 from oslo_log import log as logging
+
+from mdev_traits import fileutil
 
 LOG = logging.getLogger(__name__)
 
@@ -117,13 +116,10 @@ class Metrics(object):
         collector (it must never read a half-written file)."""
         if not self.enabled or not path:
             return
-        directory = os.path.dirname(os.path.abspath(path))
         try:
-            fd, tmp = tempfile.mkstemp(prefix='.mdev_traits-',
-                                       suffix='.prom.tmp', dir=directory)
-            with os.fdopen(fd, 'wb') as f:
-                f.write(self.render())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            fileutil.write_atomically(
+                path, lambda f: f.write(self.render()),
+                prefix='.mdev_traits-', suffix='.prom.tmp', mode=0o644,
+                binary=True)
         except OSError as exc:
             LOG.warning('Cannot write metrics textfile %s: %s', path, exc)

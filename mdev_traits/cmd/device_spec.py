@@ -35,7 +35,7 @@ from oslo_config import cfg
 
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
-from mdev_traits.mapping import gpu as gpu_mapping
+from mdev_traits.mapping import gpu_device_spec
 from mdev_traits import models
 from mdev_traits import service
 
@@ -66,7 +66,7 @@ def entries_for(conf, collectors=None):
     warnings = list(found.errors)
     rule_set = gpu_profiles.rule_set_from_conf(conf)
     warnings.extend(rule_set.errors)
-    entries = gpu_mapping.device_spec_entries(
+    entries = gpu_device_spec.device_spec_entries(
         found, rule_set, warnings, floors=service.floors_from_conf(conf))
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)

@@ -33,6 +33,7 @@ import pbr.version
 from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
+from mdev_traits import daemon as daemon_mod
 from mdev_traits import health
 from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.placement import reconciler as reconciler_mod
@@ -303,7 +304,7 @@ def main(argv=None):
             warn_unknown(new)
             return new
 
-        daemon = service.Daemon(conf, reload_conf=reload_conf)
+        daemon = daemon_mod.Daemon(conf, reload_conf=reload_conf)
     except ValueError as exc:
         _error(str(exc))
         return EXIT_CONFIG

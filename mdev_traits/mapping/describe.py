@@ -16,8 +16,8 @@ import re
 import typing
 
 from mdev_traits.mapping import contract
-from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import names
 from mdev_traits.mapping import vdpa_data
 
@@ -107,7 +107,7 @@ def _api_text(apis):
             continue
         # "at least" semantics: every version the top one implies, from
         # the lowest published one (the family's floor) up
-        implied = {n.partition('_V')[2] for n in gpu.api_names(
+        implied = {n.partition('_V')[2] for n in gpu_traits.api_names(
             '%s_V%s' % (family, top)) if '_V' in n}
         implied = {v for v in implied
                    if _version_key(v) >= _version_key(low)}

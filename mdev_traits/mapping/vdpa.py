@@ -25,7 +25,6 @@ import typing
 
 import os_traits
 
-from mdev_traits.conf import exporter as exporter_conf
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import names
@@ -62,20 +61,6 @@ class VdpaConfig:
         wanted = set(netdevs)
         return sorted((physnet, netdev) for physnet, netdev
                       in self.physical_device_mappings if netdev in wanted)
-
-    @classmethod
-    def from_conf(cls, conf):
-        mappings = []
-        for item in conf.vdpa.physical_device_mappings:
-            physnet, _, netdev = item.partition(':')
-            mappings.append((physnet.strip(), netdev.strip()))
-        return cls(
-            resource_class=conf.vdpa.resource_class,
-            type_resource_classes=tuple(sorted(
-                (k.strip().lower(), v)
-                for k, v in conf.vdpa.type_resource_classes.items())),
-            physical_device_mappings=tuple(mappings),
-            manage=conf.exporter.mode == exporter_conf.MODE_MANAGE)
 
 
 def levels(maximum):

@@ -14,6 +14,8 @@ that names the consumers. A removal refused anyway with ``409
 placement.inventory.inuse`` (an allocation made meanwhile) is handled the
 same way, and so is a provider whose device is gone but that Placement
 refuses to delete because it has allocations: its inventory is reserved.
+What is written then is computed without I/O by
+:mod:`mdev_traits.placement.inuse`; the executor reads, sends and retries.
 
 Such a reservation is remembered with the provider's generation: while the
 generation does not move and the desired inventory stays the same, later
@@ -31,13 +33,13 @@ back.
 """
 
 import dataclasses
-import json
 import typing
 import urllib.parse
 
 from oslo_log import log as logging
 
 from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import inuse
 from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
 
@@ -178,8 +180,8 @@ class Executor(object):
         if resp.status == 200:
             generations[op.uuid] = resp.body['resource_provider_generation']
             self._bump_held(op.uuid, before, generations[op.uuid])
-            self._update_cache(op.uuid, generations[op.uuid],
-                               traits=frozenset(resp.body['traits']))
+            self.reader.update_cached(op.uuid, generations[op.uuid],
+                                      traits=frozenset(resp.body['traits']))
             # full lists at DEBUG: the cycle's INFO line gives counts
             LOG.debug('Traits of %s: added %s, removed %s', op.name,
                       ', '.join(op.added) or '-', ', '.join(op.removed) or '-')
@@ -218,21 +220,15 @@ class Executor(object):
 
     def _inventories_set(self, op, resp, generations, held):
         generations[op.uuid] = resp.body['resource_provider_generation']
-        self._update_cache(op.uuid, generations[op.uuid],
-                           inventories=resp.body['inventories'])
+        self.reader.update_cached(op.uuid, generations[op.uuid],
+                                  inventories=resp.body['inventories'])
         if held:
             self._hold(op, generations[op.uuid])
         else:
             self.held.pop(op.uuid, None)
 
-    @staticmethod
-    def _key(op):
-        if isinstance(op, plan_mod.DeleteProvider):
-            return 'delete'
-        return json.dumps(op.inventories, sort_keys=True)
-
     def _hold(self, op, generation):
-        self.held[op.uuid] = (generation, self._key(op))
+        self.held[op.uuid] = (generation, inuse.hold_key(op))
 
     def _bump_held(self, uuid, before, after):
         held = self.held.get(uuid)
@@ -252,17 +248,10 @@ class Executor(object):
         resp = self.client.get('/resource_providers/%s/usages' % op.uuid)
         if resp.status != 200:
             return True
-        used = resp.body.get('usages', {}) or {}
-        if isinstance(op, plan_mod.DeleteProvider):
-            needed = any(v > 0 for v in used.values())
-        else:
-            needed = False
-            for rc, in_use in used.items():
-                rec = op.inventories.get(rc) or {}
-                offered = ((rec.get('total', 0) - rec.get('reserved', 0))
-                           * rec.get('allocation_ratio', 1.0))
-                if in_use > offered:
-                    needed = True
+        delete = isinstance(op, plan_mod.DeleteProvider)
+        needed = inuse.still_needed(
+            None if delete else op.inventories,
+            resp.body.get('usages', {}) or {}, delete=delete)
         if not needed:
             self.held.pop(op.uuid, None)
         return needed
@@ -274,22 +263,21 @@ class Executor(object):
         if held is None:
             return False
         return held == (generations.get(op.uuid, op.generation),
-                        self._key(op))
+                        inuse.hold_key(op))
 
     def _current(self, op, generations):
         """The provider as Placement holds it at the generation the op is
         based on (from the reader's cache, else read again)."""
-        gen = generations.get(op.uuid, op.generation)
-        cached = self.reader._cache.get(op.uuid)
-        if cached is not None and gen is not None and (
-                cached.generation == gen):
+        cached = self.reader.cached(op.uuid,
+                                    generations.get(op.uuid, op.generation))
+        if cached is not None:
             return cached
         return self.reader.read_provider(op.uuid, op.name)
 
     def _keep_in_use(self, op, generations, current=None):
         """``(inventories, current)``: ``op.inventories`` with what is in
-        use kept (total = used, the difference reserved), or None when the
-        usages cannot be read (then Placement's own check decides)."""
+        use kept (:func:`inuse.keep_in_use`), or None when the usages
+        cannot be read (then Placement's own check decides)."""
         usages = self.client.get('/resource_providers/%s/usages' % op.uuid)
         if usages.status != 200:
             return None
@@ -298,23 +286,8 @@ class Executor(object):
             current = self._current(op, generations)
         if current is None:
             return None
-        inventories = {rc: dict(rec) for rc, rec in op.inventories.items()}
-        kept = []
-        for rc, rec in sorted(current.inventories.items()):
-            in_use = used.get(rc, 0)
-            want = inventories.get(rc)
-            if in_use <= 0 or plan_mod.capacity(want) >= in_use:
-                continue
-            record = dict(rec, **(want or {}))
-            offered = max(0, int(plan_mod.capacity(want)))
-            record['total'] = in_use
-            record['reserved'] = in_use - min(offered, in_use)
-            record['max_unit'] = max(1, min(record.get('max_unit', in_use),
-                                            in_use))
-            record['min_unit'] = min(record.get('min_unit', 1),
-                                     record['max_unit'])
-            inventories[rc] = record
-            kept.append((rc, offered, in_use))
+        inventories, kept = inuse.keep_in_use(
+            op.inventories, current.inventories, used)
         if not kept:
             return op.inventories, current
         if inventories != current.inventories:
@@ -377,15 +350,8 @@ class Executor(object):
             current = self.reader.read_provider(op.uuid, op.name)
             if current is None:
                 return resp
-            inventories = {}
-            ours = {}
-            for rc, rec in current.inventories.items():
-                rec = dict(rec)
-                if rc in op.reserve_rcs:
-                    rec['reserved'] = rec['total']
-                    ours[rc] = (op.operator_reserved.get(rc, 0),
-                                rec['total'])
-                inventories[rc] = rec
+            inventories, ours = inuse.reserve_all(
+                current.inventories, op.reserve_rcs, op.operator_reserved)
             generations[op.uuid] = current.generation
             if inventories == current.inventories:
                 self._hold(op, current.generation)
@@ -403,16 +369,6 @@ class Executor(object):
                 self.recorder.reserved(op.name, ours)
             return put
         return resp
-
-    def _update_cache(self, uuid, generation, traits=None, inventories=None):
-        cached = self.reader._cache.get(uuid)
-        if cached is None:
-            return
-        cached.generation = generation
-        if traits is not None:
-            cached.traits = traits
-        if inventories is not None:
-            cached.inventories = inventories
 
     # -- the plan ----------------------------------------------------------
     def run(self, the_plan, replan=None, recorder=None):

@@ -158,6 +158,15 @@ class Plan:
 
 # ---- the executor's own reservations ------------------------------------
 
+def capacity(record):
+    """What can be allocated from an inventory record (as Placement
+    computes it: (total - reserved) * allocation_ratio)."""
+    if not record:
+        return 0
+    return ((record.get('total', 0) - record.get('reserved', 0))
+            * record.get('allocation_ratio', 1.0))
+
+
 def reservations_of(op, inventories):
     """{rc: (operator's reserved, reserved written)} for the resource
     classes where ``inventories`` (what is PUT) reserves more than

@@ -63,22 +63,13 @@ def _same_inventory(a, b):
     return _inv_view(a) == _inv_view(b)
 
 
-def capacity(record):
-    """What can be allocated from an inventory record (as Placement
-    computes it: (total - reserved) * allocation_ratio)."""
-    if not record:
-        return 0
-    return ((record.get('total', 0) - record.get('reserved', 0))
-            * record.get('allocation_ratio', 1.0))
-
-
 def shrinking(current, new):
     """Resource classes of ``current`` whose capacity or total drops in
     ``new`` (a total kept at the usage by an earlier reservation must not
     fall below that usage either)."""
     return tuple(sorted(
         rc for rc, rec in current.items()
-        if capacity(new.get(rc)) < capacity(rec)
+        if ops_mod.capacity(new.get(rc)) < ops_mod.capacity(rec)
         or (new.get(rc) or {}).get('total', 0) < rec.get('total', 0)))
 
 

@@ -42,6 +42,28 @@ class TreeReader(object):
         else:
             self._cache.pop(uuid, None)
 
+    def cached(self, uuid, generation):
+        """The provider as last seen, when that was at ``generation``, else
+        None."""
+        state = self._cache.get(uuid)
+        if state is None or generation is None or (
+                state.generation != generation):
+            return None
+        return state
+
+    def update_cached(self, uuid, generation, traits=None,
+                      inventories=None):
+        """Note what a write to the provider changed (its new generation,
+        and the traits or inventories Placement answered with)."""
+        state = self._cache.get(uuid)
+        if state is None:
+            return
+        state.generation = generation
+        if traits is not None:
+            state.traits = traits
+        if inventories is not None:
+            state.inventories = inventories
+
     def remember(self, state):
         self._cache[state.uuid] = plan_mod.ProviderState(
             uuid=state.uuid, name=state.name, generation=state.generation,

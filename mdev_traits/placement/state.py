@@ -43,11 +43,11 @@ import datetime
 import fcntl
 import json
 import os
-import tempfile
 import time
 
 from oslo_log import log as logging
 
+from mdev_traits import fileutil
 from mdev_traits.placement import record as record_mod
 
 LOG = logging.getLogger(__name__)
@@ -204,28 +204,14 @@ class StateStore(object):
         data.update(ownership.to_dict())
         if data == self._last:
             return False
-        directory = os.path.dirname(os.path.abspath(self.path))
         try:
             self._ensure_directory()
-            fd, tmp = tempfile.mkstemp(prefix='.state-', dir=directory)
-            try:
-                with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                    self._own(f.fileno())
-                    json.dump(data, f, indent=1, sort_keys=True)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            mode, owner = self._ownership()
+            fileutil.write_atomically(
+                self.path,
+                lambda f: json.dump(data, f, indent=1, sort_keys=True),
+                prefix='.state-', suffix='', mode=mode, owner=owner,
+                durable=True)
         except OSError as exc:
             raise StateError('cannot write the state file %s: %s' % (
                 self.path, exc))
@@ -243,10 +229,18 @@ class StateStore(object):
             raise StateError('cannot create the state directory %s: %s' % (
                 directory, exc))
 
-    def _own(self, fd):
-        """The state directory's owner and group (as root), mode 0640, or
-        0644 in a directory root owns."""
+    def _ownership(self):
+        """``(mode, owner)`` of the files written: mode 0640, or 0644 in a
+        directory root owns; the state directory's owner and group when
+        running as root (else None: the process's own)."""
         st = os.stat(os.path.dirname(os.path.abspath(self.path)))
-        os.fchmod(fd, ROOT_DIR_FILE_MODE if st.st_uid == 0 else FILE_MODE)
-        if os.geteuid() == 0:
-            os.fchown(fd, st.st_uid, st.st_gid)
+        mode = ROOT_DIR_FILE_MODE if st.st_uid == 0 else FILE_MODE
+        owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else None
+        return mode, owner
+
+    def _own(self, fd):
+        """Give the open file ``fd`` (the lock file) :meth:`_ownership`."""
+        mode, owner = self._ownership()
+        os.fchmod(fd, mode)
+        if owner is not None:
+            os.fchown(fd, *owner)

@@ -5,8 +5,8 @@ import dataclasses
 import json
 
 from mdev_traits.mapping import budget
-from mdev_traits.mapping import gpu
 from mdev_traits.mapping import floors
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import versions
 from mdev_traits import service
 from tests.functional import base
@@ -113,12 +113,12 @@ class TestUpgradeFromV1(base.PlacementTestCase):
         # 0..129 and the ladders from their lowest level
         v1 = dict(provider.traits)
         v1.update({B % k: ('v1',) for k in range(130)})
-        for name in (gpu.cuda_traits((7, 5), floors.NONE)
-                     + gpu.api_traits('OPENGL_V4_6', floors.NONE)
-                     + gpu.api_traits('DIRECT3D_V12_0', floors.NONE)
-                     + gpu.api_traits('DIRECTX_V12', floors.NONE)
-                     + gpu.api_traits('OPENCL_V3_0', floors.NONE)
-                     + gpu.resolution_traits('7680x4320', floors.NONE)):
+        for name in (gpu_traits.cuda_traits((7, 5), floors.NONE)
+                     + gpu_traits.api_traits('OPENGL_V4_6', floors.NONE)
+                     + gpu_traits.api_traits('DIRECT3D_V12_0', floors.NONE)
+                     + gpu_traits.api_traits('DIRECTX_V12', floors.NONE)
+                     + gpu_traits.api_traits('OPENCL_V3_0', floors.NONE)
+                     + gpu_traits.resolution_traits('7680x4320', floors.NONE)):
             v1[name] = ('v1',)
         v1_tree = dataclasses.replace(tree, providers=(dataclasses.replace(
             provider, traits=v1),))

@@ -10,9 +10,9 @@ import shutil
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits import daemon as daemon_mod
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import collect
-from mdev_traits import service
 from tests.functional import base
 
 A = '0000:3b:00.0'
@@ -166,7 +166,7 @@ class TestEvidence(base.PlacementTestCase):
                 project='mdev-traits')
             return new
 
-        daemon = service.Daemon(conf, reload_conf=reload_conf)
+        daemon = daemon_mod.Daemon(conf, reload_conf=reload_conf)
         self.assertTrue(daemon.run_cycle())
         daemon._reload = True
         daemon._do_reload()

@@ -8,7 +8,7 @@ import urllib.request
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import service
+from mdev_traits import daemon as daemon_mod
 from tests.functional import base
 
 
@@ -18,7 +18,7 @@ class TestFaults(base.PlacementTestCase):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
         self.assertEqual([], exporter_cmd.validate(conf))
-        daemon = service.Daemon(conf)
+        daemon = daemon_mod.Daemon(conf)
         thread = threading.Thread(target=daemon.run, daemon=True)
         self.addCleanup(thread.join, 30)
         self.addCleanup(daemon.stop)

@@ -22,7 +22,7 @@ import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import placement as placement_conf
-from mdev_traits import service
+from mdev_traits import daemon as daemon_mod
 from mdev_traits import systemd
 from tests.functional import base
 from tests.functional import hang_listener
@@ -187,7 +187,7 @@ class TestPlacementIO(base.PlacementTestCase):
         self.addCleanup(sock.close)
         sock.bind(sock_path)
         sock.settimeout(30)
-        daemon = service.Daemon(conf, notifier=systemd.Notifier(
+        daemon = daemon_mod.Daemon(conf, notifier=systemd.Notifier(
             {'NOTIFY_SOCKET': sock_path}))
         thread = threading.Thread(target=daemon.run, daemon=True)
         thread.start()
@@ -221,7 +221,7 @@ class TestPlacementIO(base.PlacementTestCase):
         self.addCleanup(sock.close)
         sock.bind(sock_path)
         sock.settimeout(30)
-        daemon = service.Daemon(conf, notifier=systemd.Notifier(
+        daemon = daemon_mod.Daemon(conf, notifier=systemd.Notifier(
             {'NOTIFY_SOCKET': sock_path}), ready_within=0.5)
         thread = threading.Thread(target=daemon.run, daemon=True)
         thread.start()

@@ -19,7 +19,7 @@ import testtools
 
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.conf import vdpa as vdpa_conf
-from mdev_traits import service
+from mdev_traits import daemon as daemon_mod
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -210,7 +210,7 @@ class TestUnit(testtools.TestCase):
         start_timeout = int(unit['TimeoutStartSec'][-1])
         # the daemon says READY=1 before the start timeout expires, with
         # room to spare
-        self.assertLessEqual(service.READY_WITHIN * 2, start_timeout)
+        self.assertLessEqual(daemon_mod.READY_WITHIN * 2, start_timeout)
         # and a first cycle against a Placement that never answers gives
         # up on its first request within the start timeout
         self.assertLess(placement_conf.TIMEOUT

@@ -13,6 +13,7 @@ from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import requirements as req_mod
 from mdev_traits.mapping import versions
 from mdev_traits import models
@@ -87,7 +88,7 @@ class TestFloors(testtools.TestCase):
             # every device of the family has the floor: the lowest level
             # all of them imply (OpenCL 3.0 implies 1.2, not 2.0)
             implied = [set(floors.version_key(n.partition('_V')[2])
-                           for n in gpu.api_names(api, floors.NONE)
+                           for n in gpu_traits.api_names(api, floors.NONE)
                            if '_V' in n)
                        for api in levels]
             common = set.intersection(*implied)
@@ -138,17 +139,17 @@ class TestFloors(testtools.TestCase):
         """A device publishes a name iff its level is at least the name's
         (from the floor up), for every family and level."""
         for cc in gpu_contract.CUDA_KNOWN:
-            published = set(gpu.cuda_traits(cc))
+            published = set(gpu_traits.cuda_traits(cc))
             for other in gpu_contract.CUDA_KNOWN:
-                name = set(gpu.cuda_traits(other)) - set(
+                name = set(gpu_traits.cuda_traits(other)) - set(
                     t for lower in gpu_contract.CUDA_KNOWN if lower < other
-                    for t in gpu.cuda_traits(lower))
+                    for t in gpu_traits.cuda_traits(lower))
                 if not name:
                     continue
                 self.assertEqual(other <= cc, name <= published,
                                  (cc, other))
         for w, h in gpu_contract.STANDARD_RESOLUTIONS:
-            published = set(gpu.resolution_traits('%dx%d' % (w, h)))
+            published = set(gpu_traits.resolution_traits('%dx%d' % (w, h)))
             for ow, oh in gpu_contract.STANDARD_RESOLUTIONS:
                 name = gpu_contract.RESOLUTION.format(w=ow, h=oh)
                 inside = (floors.raise_to_floor(name) == name)
@@ -234,7 +235,7 @@ class TestBudget(testtools.TestCase):
         self.assertEqual(known | {B % 288}, swver)
 
     def test_fleet_buckets_go_first_then_whole_families(self):
-        traits = {t: ('x',) for t in gpu.resolution_traits('7680x4320')}
+        traits = {t: ('x',) for t in gpu_traits.resolution_traits('7680x4320')}
         traits.update({B % k: ('x',) for k in range(100, 130)})
         traits['CUSTOM_MDEV_TYPE_NVIDIA_231'] = ('x',)
         kept, dropped = budget.limit(traits, 40)

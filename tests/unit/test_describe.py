@@ -5,8 +5,8 @@ import testtools
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import describe
 from mdev_traits.mapping import floors
-from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import names
 
 
@@ -27,9 +27,10 @@ class TestDescribe(testtools.TestCase):
     def test_gpu(self):
         # every version (no floors): "up to"
         none = floors.NONE
-        traits = set(gpu.api_traits('OPENGL_V4_6', none) + gpu.api_traits(
-            'OPENCL_V3_0', none) + gpu.api_traits('VULKAN') +
-            gpu.cuda_traits((8, 6)))
+        traits = set(gpu_traits.api_traits('OPENGL_V4_6', none) +
+                     gpu_traits.api_traits('OPENCL_V3_0', none) +
+                     gpu_traits.api_traits('VULKAN') +
+                     gpu_traits.cuda_traits((8, 6)))
         # as the mapping names them, from the contract's templates
         custom = names.custom_trait
         traits |= {
@@ -62,8 +63,8 @@ class TestDescribe(testtools.TestCase):
         self.assertEqual(('CUSTOM_GOLD', 'OWNER_NOVA'), desc.other)
 
     def test_api_versions_from_the_floor(self):
-        traits = set(gpu.api_traits('OPENGL_V4_6') + gpu.api_traits(
-            'DIRECTX_V12'))
+        traits = set(gpu_traits.api_traits('OPENGL_V4_6') +
+                     gpu_traits.api_traits('DIRECTX_V12'))
         low = min((t for t in traits if 'OPENGL' in t),
                   key=lambda t: [int(x) for x in t.split('_V')[1].split(
                       '_')])

@@ -14,7 +14,7 @@ from mdev_traits.discovery import base
 from mdev_traits.discovery import nvml
 from mdev_traits.discovery import vgpu_vf
 from mdev_traits import gpu_profiles
-from mdev_traits.mapping import gpu
+from mdev_traits.mapping import gpu_device_spec
 from mdev_traits.testing import fake_nvml
 from mdev_traits.testing import sysfs_builder
 
@@ -36,7 +36,8 @@ class TestEntries(testtools.TestCase):
         found = base.discover(collectors)
         rule_set = rule_set or gpu_profiles.load_rule_set()
         warnings = []
-        return gpu.device_spec_entries(found, rule_set, warnings), warnings
+        return gpu_device_spec.device_spec_entries(
+            found, rule_set, warnings), warnings
 
     def test_sample_host(self):
         entries, warnings = self.entries()

@@ -14,6 +14,7 @@ from mdev_traits.discovery import pci
 from mdev_traits.discovery import root
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import gpu
+from mdev_traits.mapping import gpu_description
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
@@ -44,7 +45,7 @@ class ParseDigitsTestCase(testtools.TestCase):
     """What the hardware says is parsed with ASCII digits, per field."""
 
     def test_superscript_heads_costs_that_field_only(self):
-        facts, problems = gpu.parse_description(
+        facts, problems = gpu_description.parse_description(
             'num_heads=\u00b2, framebuffer=2048M, max_resolution=5120x2880')
         self.assertNotIn('display_heads', facts)
         self.assertEqual(2048, facts['framebuffer_mb'])
@@ -54,7 +55,7 @@ class ParseDigitsTestCase(testtools.TestCase):
 
     def test_other_scripts_digits_are_not_numbers(self):
         # Arabic-Indic digits: int() would take them, sysfs never writes
-        facts, problems = gpu.parse_description(
+        facts, problems = gpu_description.parse_description(
             'num_heads=\u0664, framebuffer=\u0662\u0660M, '
             'max_resolution=\u0661x\u0661')
         self.assertEqual({}, facts)
@@ -63,14 +64,15 @@ class ParseDigitsTestCase(testtools.TestCase):
     def test_huge_numbers_do_not_raise(self):
         # int() refuses more than sys.int_max_str_digits digits
         digits = '9' * 5000
-        facts, problems = gpu.parse_description(
+        facts, problems = gpu_description.parse_description(
             'num_heads=%s, framebuffer=%sM, max_resolution=%sx2' % (
                 digits, digits, digits))
         self.assertEqual({}, facts)
         self.assertEqual(3, len(problems))
         self.assertIsNone(mdev_mapping.parse_version('1.%s' % digits))
         self.assertIsNone(mdev_mapping.parse_version('\u0661.\u0662'))
-        self.assertIsNone(gpu.type_name_framebuffer_mb('T4-\u00b2Q'))
+        self.assertIsNone(
+            gpu_description.type_name_framebuffer_mb('T4-\u00b2Q'))
 
     def test_whole_host_still_maps(self):
         bad = _parent(description='num_heads=\u00b2, framebuffer=2048M')

@@ -7,7 +7,9 @@ from mdev_traits import gpu_profiles
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import gpu_description
 from mdev_traits.mapping import gpu_rules
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree
 from mdev_traits import models
@@ -44,41 +46,43 @@ class TestDescription(testtools.TestCase):
     def test_nvidia(self):
         self.assertEqual(({'display_heads': 4, 'max_resolution': '7680x4320',
                            'framebuffer_mb': 2048}, []),
-                         gpu.parse_description(T4_2Q))
+                         gpu_description.parse_description(T4_2Q))
 
     def test_gvt_g(self):
         # the guest's graphics memory is low (aperture) + high
         self.assertEqual(({'max_resolution': '1920x1200',
                            'framebuffer_mb': 640}, []),
-                         gpu.parse_description(GVT_V5_4))
+                         gpu_description.parse_description(GVT_V5_4))
 
     def test_sizes(self):
         for text, mb in (('1024M', 1024), ('2G', 2048), ('512MB', 512),
                          ('4096', 4096), ('1GiB', 1024),
                          ('1048576K', 1024)):
-            self.assertEqual(mb, gpu.parse_description(
+            self.assertEqual(mb, gpu_description.parse_description(
                 'framebuffer=%s' % text)[0]['framebuffer_mb'], text)
 
     def test_garbage_is_reported_not_fatal(self):
-        facts, problems = gpu.parse_description(
+        facts, problems = gpu_description.parse_description(
             'num_heads=many, framebuffer=lots, max_resolution=big')
         self.assertEqual({}, facts)
         self.assertEqual(3, len(problems))
         self.assertIn("num_heads='many'", problems[0])
 
     def test_no_description(self):
-        self.assertEqual(({}, []), gpu.parse_description(None))
-        self.assertEqual(({}, []), gpu.parse_description(
+        self.assertEqual(({}, []), gpu_description.parse_description(None))
+        self.assertEqual(({}, []), gpu_description.parse_description(
             'services=sym, rings=2'))
 
     def test_type_name_framebuffer(self):
-        self.assertEqual(2048, gpu.type_name_framebuffer_mb('GRID T4-2Q'))
-        self.assertEqual(2048, gpu.type_name_framebuffer_mb(
+        self.assertEqual(2048, gpu_description.type_name_framebuffer_mb(
+            'GRID T4-2Q'))
+        self.assertEqual(2048, gpu_description.type_name_framebuffer_mb(
             'NVIDIA A40-2B4'))
-        self.assertEqual(18 * 1024, gpu.type_name_framebuffer_mb(
+        self.assertEqual(18 * 1024, gpu_description.type_name_framebuffer_mb(
             'NVIDIA H200X-1-18C'))
-        self.assertIsNone(gpu.type_name_framebuffer_mb('GVTg_V5_4'))
-        self.assertIsNone(gpu.type_name_framebuffer_mb(None))
+        self.assertIsNone(
+            gpu_description.type_name_framebuffer_mb('GVTg_V5_4'))
+        self.assertIsNone(gpu_description.type_name_framebuffer_mb(None))
 
 
 class TestTables(testtools.TestCase):
@@ -100,16 +104,17 @@ class TestTables(testtools.TestCase):
         self.assertEqual(['HW_GPU_MAX_DISPLAY_HEADS_1',
                           'HW_GPU_MAX_DISPLAY_HEADS_2',
                           'HW_GPU_MAX_DISPLAY_HEADS_4'],
-                         gpu.heads_traits(4))
-        self.assertEqual(gpu.heads_traits(2), gpu.heads_traits(3))
-        self.assertEqual([], gpu.heads_traits(0))
+                         gpu_traits.heads_traits(4))
+        self.assertEqual(gpu_traits.heads_traits(2),
+                         gpu_traits.heads_traits(3))
+        self.assertEqual([], gpu_traits.heads_traits(0))
 
     def test_resolutions_fit_both_ways(self):
-        fits = gpu.resolution_traits('5120x2880')
+        fits = gpu_traits.resolution_traits('5120x2880')
         self.assertIn('HW_GPU_RESOLUTION_W3840H2160', fits)
         self.assertNotIn('HW_GPU_RESOLUTION_W7680H4320', fits)
         # 1366x768 is wider than 1280x1024 is: not inside
-        fits = gpu.resolution_traits('1280x1024')
+        fits = gpu_traits.resolution_traits('1280x1024')
         self.assertIn('HW_GPU_RESOLUTION_W1280H1024', fits)
         self.assertIn('HW_GPU_RESOLUTION_W1280H800', fits)
         self.assertNotIn('HW_GPU_RESOLUTION_W1366H768', fits)
@@ -119,28 +124,29 @@ class TestTables(testtools.TestCase):
         self.assertEqual(['CUSTOM_VGPU_FRAMEBUFFER_MB_512',
                           'CUSTOM_VGPU_FRAMEBUFFER_MB_1024',
                           'CUSTOM_VGPU_FRAMEBUFFER_MB_2048'],
-                         gpu.framebuffer_traits(3072))
-        self.assertEqual([], gpu.framebuffer_traits(256))
+                         gpu_traits.framebuffer_traits(3072))
+        self.assertEqual([], gpu_traits.framebuffer_traits(256))
 
     def test_cuda_at_least(self):
-        traits = gpu.cuda_traits((8, 0))
+        traits = gpu_traits.cuda_traits((8, 0))
         self.assertIn(CUDA % '7_0', traits)
         self.assertNotIn(CUDA % '7_2', traits)    # Jetson AGX Xavier only
         self.assertIn(CUDA % '3_0', traits)       # the floor
         self.assertNotIn(CUDA % '2_1', traits)
-        self.assertIn(CUDA % '1_0', gpu.cuda_traits((8, 0),
-                                                    floors.NONE))
-        self.assertEqual([], gpu.cuda_traits((2, 1)))   # below the floor
+        self.assertIn(CUDA % '1_0', gpu_traits.cuda_traits((8, 0),
+                                                           floors.NONE))
+        # below the floor
+        self.assertEqual([], gpu_traits.cuda_traits((2, 1)))
         self.assertIn(CUSTOM_CUDA % '7_5', traits)
         self.assertIn(CUSTOM_CUDA % '8_0', traits)
         self.assertNotIn(CUSTOM_CUDA % '8_6', traits)
         self.assertNotIn(CUDA % '7_5', traits)
-        traits = gpu.cuda_traits((12, 0))
+        traits = gpu_traits.cuda_traits((12, 0))
         for level in ('8_9', '9_0', '10_0', '10_3', '11_0', '12_0'):
             self.assertIn(CUSTOM_CUDA % level, traits)
         self.assertNotIn(CUSTOM_CUDA % '12_1', traits)
         # a level NVIDIA has not published yet (from NVML) is still there
-        self.assertIn(CUSTOM_CUDA % '13_5', gpu.cuda_traits((13, 5)))
+        self.assertIn(CUSTOM_CUDA % '13_5', gpu_traits.cuda_traits((13, 5)))
 
     def test_forward_compatible_standard_name(self):
         # once os-traits defines a name that was custom, both are published
@@ -150,43 +156,44 @@ class TestTables(testtools.TestCase):
         names._standard_traits.cache_clear()
         self.addCleanup(names._standard_traits.cache_clear)
         self.assertEqual([CUDA % '7_5', CUSTOM_CUDA % '7_5'],
-                         gpu.cuda_traits((7, 5))[-2:])
+                         gpu_traits.cuda_traits((7, 5))[-2:])
 
     def test_opengl_at_least(self):
-        traits = gpu.api_traits('OPENGL_V4_6')
+        traits = gpu_traits.api_traits('OPENGL_V4_6')
         self.assertEqual('HW_GPU_API_OPENGL_V4_4', traits[0])   # floor
         self.assertIn('HW_GPU_API_OPENGL_V4_5', traits)
         self.assertEqual('CUSTOM_HW_GPU_API_OPENGL_V4_6', traits[-1])
         self.assertEqual(3, len(traits))   # 4.4 ... 4.6
-        self.assertEqual(18, len(gpu.api_traits('OPENGL_V4_6',
-                                                floors.NONE)))
-        self.assertEqual([], gpu.api_traits('OPENGL_V3_3'))
+        self.assertEqual(18, len(gpu_traits.api_traits('OPENGL_V4_6',
+                                                       floors.NONE)))
+        self.assertEqual([], gpu_traits.api_traits('OPENGL_V3_3'))
 
     def test_opencl_3_does_not_imply_2(self):
         self.assertEqual(['HW_GPU_API_OPENCL_V1_2',
                           'CUSTOM_HW_GPU_API_OPENCL_V3_0'],
-                         gpu.api_traits('OPENCL_V3_0'))
+                         gpu_traits.api_traits('OPENCL_V3_0'))
         self.assertEqual(['HW_GPU_API_OPENCL_V1_0', 'HW_GPU_API_OPENCL_V1_1',
                           'HW_GPU_API_OPENCL_V1_2',
                           'CUSTOM_HW_GPU_API_OPENCL_V3_0'],
-                         gpu.api_traits('OPENCL_V3_0', floors.NONE))
-        self.assertIn('HW_GPU_API_OPENCL_V2_0', gpu.api_traits(
+                         gpu_traits.api_traits('OPENCL_V3_0', floors.NONE))
+        self.assertIn('HW_GPU_API_OPENCL_V2_0', gpu_traits.api_traits(
             'OPENCL_V2_1'))
 
     def test_directx_direct3d_vulkan(self):
         self.assertEqual(['HW_GPU_API_DIRECTX_V12'],
-                         gpu.api_traits('DIRECTX_V12'))
-        d3d = gpu.api_traits('DIRECT3D_V11_1', floors.NONE)
+                         gpu_traits.api_traits('DIRECTX_V12'))
+        d3d = gpu_traits.api_traits('DIRECT3D_V11_1', floors.NONE)
         self.assertIn('HW_GPU_API_DIRECT3D_V9_0L', d3d)
         self.assertEqual(['HW_GPU_API_DIRECT3D_V11_1'],
-                         gpu.api_traits('DIRECT3D_V11_1'))
+                         gpu_traits.api_traits('DIRECT3D_V11_1'))
         self.assertIn('HW_GPU_API_DIRECT3D_V11_1', d3d)
         self.assertNotIn('HW_GPU_API_DIRECT3D_V11_2', d3d)
-        self.assertEqual(['HW_GPU_API_VULKAN'], gpu.api_traits('VULKAN'))
+        self.assertEqual(['HW_GPU_API_VULKAN'],
+                         gpu_traits.api_traits('VULKAN'))
         self.assertEqual(['HW_GPU_API_VULKAN', 'CUSTOM_HW_GPU_API_VULKAN_V1_0',
                           'CUSTOM_HW_GPU_API_VULKAN_V1_1'],
-                         gpu.api_traits('VULKAN_V1_1'))
-        self.assertEqual(['HW_GPU_API_DXVA'], gpu.api_traits('DXVA'))
+                         gpu_traits.api_traits('VULKAN_V1_1'))
+        self.assertEqual(['HW_GPU_API_DXVA'], gpu_traits.api_traits('DXVA'))
 
 
 class TestCudaTable(testtools.TestCase):
@@ -299,8 +306,9 @@ class TestCudaTable(testtools.TestCase):
                             ('NVIDIA H100-1-10C', 10),
                             ('NVIDIA H100-1-10CME', 10),
                             ('NVIDIA H200X-1-18C', 18)):
-            self.assertEqual(fb_gb * 1024,
-                             gpu.type_name_framebuffer_mb(name), name)
+            self.assertEqual(
+                fb_gb * 1024, gpu_description.type_name_framebuffer_mb(name),
+                name)
             resolved = gpu.resolve(target(device='20b5', type_name=name,
                                           description=None), rs)
             self.assertEqual('profile nvidia.yaml:vgpu-c-series',
@@ -310,8 +318,9 @@ class TestCudaTable(testtools.TestCase):
             self.assertIn('CUSTOM_VGPU_FRAMEBUFFER_MB_4096',
                           resolved.traits, name)
         # ME belongs to the MIG C-series names only
-        self.assertIsNone(gpu.type_name_framebuffer_mb('GRID T4-2QME'))
-        self.assertIsNone(gpu.type_name_framebuffer_mb(
+        self.assertIsNone(
+            gpu_description.type_name_framebuffer_mb('GRID T4-2QME'))
+        self.assertIsNone(gpu_description.type_name_framebuffer_mb(
             'NVIDIA A100-1-\uff15C'))
 
 

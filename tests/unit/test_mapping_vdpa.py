@@ -25,6 +25,7 @@ from mdev_traits.mapping import vdpa
 from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 from mdev_traits.placement import plan
+from mdev_traits import service
 
 # the device's own features as read over netlink (VDPA_ATTR_DEV_FEATURES
 # of an mlx5 VF device created without device_features: mlx5_vnet.c
@@ -418,7 +419,7 @@ class TestConfigFromConf(testtools.TestCase):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', path], project='mdev-traits')
         self.assertEqual([], exporter_cmd.validate(conf))
-        config = vdpa.VdpaConfig.from_conf(conf)
+        config = service.vdpa_config_from_conf(conf)
         self.assertTrue(config.manage)
         self.assertEqual('CUSTOM_NIC_NET', config.resource_class_for('net'))
         self.assertEqual('CUSTOM_DISK', config.resource_class_for('block'))

@@ -7,6 +7,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits import daemon as daemon_mod
 from mdev_traits import hotplug
 from mdev_traits import metrics as metrics_mod
 from mdev_traits import models
@@ -29,13 +30,13 @@ class TestBackoff(testtools.TestCase):
     def test_doubles_and_caps(self):
         def fixed(lo, hi):
             return 1.0
-        delays = [service.backoff_delay(n, 2.0, 60, 0.1, rand=fixed)
+        delays = [daemon_mod.backoff_delay(n, 2.0, 60, 0.1, rand=fixed)
                   for n in range(1, 8)]
         self.assertEqual([2, 4, 8, 16, 32, 60, 60], delays)
 
     def test_jitter_bounds(self):
         for _ in range(200):
-            d = service.backoff_delay(3, 2.0, 60, 0.1)
+            d = daemon_mod.backoff_delay(3, 2.0, 60, 0.1)
             self.assertTrue(7.2 <= d <= 8.8, d)
 
 
@@ -241,8 +242,9 @@ class TestDaemon(testtools.TestCase):
                             'interval_jitter = 0\nhotplug = false\n')
         fake = FakeExporter(['down', 'boom', 'down', 'ok'])
         notifier = FakeNotifier()
-        daemon = service.Daemon(conf, make_exporter=lambda c, **kw: fake,
-                                notifier=notifier)
+        daemon = daemon_mod.Daemon(conf,
+                                   make_exporter=lambda c, **kw: fake,
+                                   notifier=notifier)
         waits = []
 
         def fake_wait(seconds):
@@ -267,7 +269,7 @@ class TestDaemon(testtools.TestCase):
         def bad_reload():
             raise RuntimeError('[exporter] interval: bad')
 
-        daemon = service.Daemon(
+        daemon = daemon_mod.Daemon(
             conf, make_exporter=lambda c, **kw: FakeExporter([]),
             reload_conf=bad_reload, notifier=FakeNotifier())
         old = daemon.exporter

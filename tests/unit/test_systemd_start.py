@@ -10,7 +10,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import service
+from mdev_traits import daemon as daemon_mod
 from mdev_traits import systemd
 
 
@@ -50,9 +50,10 @@ class TestReadyBeforeStartTimeout(testtools.TestCase):
     def _run(self, cycle_seconds, ready_within):
         exporter = SlowExporter(cycle_seconds)
         notifier = RecordingNotifier()
-        daemon = service.Daemon(self._conf(),
-                                make_exporter=lambda c, **kw: exporter,
-                                notifier=notifier, ready_within=ready_within)
+        daemon = daemon_mod.Daemon(self._conf(),
+                                   make_exporter=lambda c, **kw: exporter,
+                                   notifier=notifier,
+                                   ready_within=ready_within)
         daemon._wait = lambda seconds: daemon.stop()
         thread = threading.Thread(target=daemon.run)
         thread.start()
@@ -81,7 +82,7 @@ class TestReadyBeforeStartTimeout(testtools.TestCase):
         self.assertGreaterEqual(ready[0][0], exporter.ended[0])
 
     def test_default_is_half_the_start_timeout(self):
-        self.assertEqual(45.0, service.READY_WITHIN)
+        self.assertEqual(45.0, daemon_mod.READY_WITHIN)
 
 
 class TestNotifierReadyOnce(testtools.TestCase):

@@ -23,8 +23,8 @@ published:
     ``contract.RESERVED_PREFIXES``;
 ``gpu-levels``
     the GPU capability traits of :mod:`mdev_traits.mapping.gpu_contract`,
-    named by the functions of :mod:`mdev_traits.mapping.gpu` that publish
-    them (display heads, resolutions, framebuffer, CUDA compute
+    named by the functions of :mod:`mdev_traits.mapping.gpu_traits` that
+    publish them (display heads, resolutions, framebuffer, CUDA compute
     capability);
 ``gpu-apis``
     the graphics and compute API traits, per family and version from the
@@ -62,8 +62,9 @@ from mdev_traits import gpu_profiles
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import floors
-from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import gpu_description
+from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements
 from mdev_traits.mapping import vdpa as vdpa_mapping
@@ -218,7 +219,7 @@ def _new_names(levels, traits_of):
 def gpu_levels_table(location):
     rows = []
     heads = _new_names(gpu_contract.STANDARD_DISPLAY_HEADS,
-                       gpu.heads_traits)
+                       gpu_traits.heads_traits)
     rows.append([
         'display heads of the vGPU type',
         ', '.join(_literal(t) for _lvl, new in heads for t in new),
@@ -227,18 +228,20 @@ def gpu_levels_table(location):
     resolutions = ['%dx%d' % r for r in gpu_contract.STANDARD_RESOLUTIONS]
     rows.append([
         'maximum resolution W x H',
-        ', '.join(_literal(t) for t in gpu.resolution_traits('99999x99999')),
+        ', '.join(_literal(t)
+                  for t in gpu_traits.resolution_traits('99999x99999')),
         'every resolution with w <= W and h <= H that is not inside the '
         'floor %dx%d (of %s)' % (floors.DEFAULT.resolution + (', '.join(
             resolutions),))])
-    framebuffer = gpu.framebuffer_traits(gpu_contract.FRAMEBUFFER_MIN_MB * 8)
+    framebuffer = gpu_traits.framebuffer_traits(
+        gpu_contract.FRAMEBUFFER_MIN_MB * 8)
     rows.append([
         'framebuffer (MiB)',
         ', '.join(_literal(t) for t in framebuffer) + ', ...',
         'every power of two from the floor (%d MiB) up to the framebuffer'
         % max(gpu_contract.FRAMEBUFFER_MIN_MB,
               floors.DEFAULT.framebuffer_mb)])
-    cuda = _new_names(gpu_contract.CUDA_KNOWN, gpu.cuda_traits)
+    cuda = _new_names(gpu_contract.CUDA_KNOWN, gpu_traits.cuda_traits)
     rows.append([
         'CUDA compute capability of the physical GPU (when the guest gets '
         'CUDA)',
@@ -253,7 +256,7 @@ def gpu_apis_table(location):
     rows = []
     for api in gpu_contract.API_UNVERSIONED:
         rows.append([_literal(api), ', '.join(
-            _literal(t) for t in gpu.api_traits(api)), 'itself only'])
+            _literal(t) for t in gpu_traits.api_traits(api)), 'itself only'])
     for family, versions in gpu_contract.API_VERSIONS.items():
         lower = []
         floor = floors.DEFAULT.api(family)
@@ -261,10 +264,10 @@ def gpu_apis_table(location):
             level = '%s_V%s' % (family, version)
             if floor is not None and floors.version_key(version) < floor:
                 continue
-            implied = gpu.api_names(level, floors.DEFAULT)[:-1]
-            new = [t for t in gpu.api_traits(level)
+            implied = gpu_traits.api_names(level, floors.DEFAULT)[:-1]
+            new = [t for t in gpu_traits.api_traits(level)
                    if t not in {x for lv in lower
-                                for x in gpu.api_traits(lv)}]
+                                for x in gpu_traits.api_traits(lv)}]
             expected = ([family] if family == 'VULKAN' else []) + lower
             if not implied:
                 also = 'itself only'
@@ -388,8 +391,9 @@ def compatibility_rules_table(location):
 
 
 # the modules the tables are made from
-SOURCES = (budget, contract, floors, gpu, gpu_contract, names, requirements,
-           vdpa_mapping, vdpa_data, versions_mod)
+SOURCES = (budget, contract, floors, gpu_contract, gpu_description,
+           gpu_traits, names, requirements, vdpa_mapping, vdpa_data,
+           versions_mod)
 
 TABLES = {
     'contract': contract_table,
