@@ -427,6 +427,28 @@ def _build_app(workdir):
     return wsgi.init_application()
 
 
+def _one_at_a_time(app):
+    """``app`` handling one request at a time.
+
+    SQLite allows one writer, and a transaction that started reading and
+    then writes fails at once with "database is locked" when another
+    connection writes meanwhile (SQLite's deadlock avoidance: the busy
+    timeout does not apply), which Placement answers with a 500 that no
+    production database gives. Clients still interleave their requests
+    (the server stays threaded, so a slow client blocks no one while it
+    sends), so generation conflicts (409) happen as they do in production;
+    only two requests never run inside Placement at the same instant.
+    With a MySQL/MariaDB ``db_url`` requests run concurrently.
+    """
+    lock = threading.Lock()
+
+    def serialized(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    return serialized
+
+
 def _make_server(host, port, app):
     import socketserver
     from wsgiref import simple_server
@@ -465,6 +487,8 @@ def serve(host=DEFAULT_HOST, port=0, db_path=None, workdir=None,
     try:
         write_config(workdir, db_path, debug=debug, db_url=db_url)
         app = _build_app(workdir)
+        if not db_url:
+            app = _one_at_a_time(app)
         httpd = _make_server(host, port, app)
         bound_port = httpd.server_address[1]
         thread = threading.Thread(target=httpd.serve_forever,
