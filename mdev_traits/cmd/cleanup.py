@@ -18,7 +18,6 @@ compute node provider missing; 2 configuration error; 3 Placement refused
 some of it (listed; run it again later).
 """
 
-import contextlib
 import sys
 
 from oslo_config import cfg
@@ -43,21 +42,6 @@ def _out(text=''):
 
 def _error(text):
     sys.stderr.write('%s: error: %s\n' % (PROG, text))
-
-
-def _store(conf, root):
-    """The exporter's own record, as the daemon opens it (with its host
-    id and lock timeout where the record has them)."""
-    factory = getattr(service, 'state_store', None)
-    if factory is not None:
-        return factory(conf)
-    return state_mod.StateStore(conf.exporter.state_file, root)
-
-
-def _lock(store):
-    """The record's lock, where the record has one."""
-    lock = getattr(store, 'lock', None)
-    return lock() if lock is not None else contextlib.nullcontext()
 
 
 def _providers(reader, record):
@@ -104,13 +88,13 @@ def run(conf):
     root = conf.exporter.root_provider_name
     dry_run = conf.dry_run
     would = 'would ' if dry_run else ''
-    store = _store(conf, root)
+    store = service.state_store(conf)
     client = client_mod.client_from_conf(conf)
     reader = reader_mod.TreeReader(client, root)
     cleaner = cleanup_mod.Cleaner(client, reader)
     refused = []
     try:
-        with _lock(store):
+        with store.lock():
             own = store.load()
             record = cleanup_mod.record_from_ownership(own)
             if not record.names():
@@ -155,7 +139,7 @@ def run(conf):
     except client_mod.PlacementUnavailable as exc:
         _error('Placement unavailable: %s' % exc)
         return 1
-    except (reader_mod.ReadError, state_mod_errors()) as exc:
+    except (reader_mod.ReadError, state_mod.StateError) as exc:
         _error(str(exc))
         return 1
     for line in refused:
@@ -167,8 +151,3 @@ def run(conf):
 
 def _summary(traits):
     return cleanup_mod.abridged(traits, limit=3)
-
-
-def state_mod_errors():
-    """The record's error class, where it has one."""
-    return getattr(state_mod, 'StateError', OSError)

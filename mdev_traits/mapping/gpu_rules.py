@@ -243,7 +243,7 @@ def _parse_traits(filename, rule, value, operator):
                                'traits')
         if operator and trait.startswith(contract.RESERVED_PREFIXES):
             # these prefixes say "set by the exporter" when its record is
-            # lost (placement.plan.Ownership): a rule must not forge them
+            # lost (placement.record.Ownership): a rule must not forge them
             raise ProfileError(filename, '%s uses a prefix reserved for '
                                'the traits the exporter derives itself (%s)'
                                % (trait, ', '.join(

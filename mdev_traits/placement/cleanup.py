@@ -53,23 +53,12 @@ class Record:
 
 def record_from_ownership(own):
     """The :class:`Record` of the exporter's ownership record (what
-    :meth:`mdev_traits.placement.state.StateStore.load` returns).
-
-    A record that lists ``created`` providers says which it created. The
-    version 1 record did not: it recorded resource classes only on the
-    providers it managed the inventory of (``manage`` mode), which were
-    the ones it had created with the uuid5 of their name; those count as
-    created under that uuid (a provider that Placement holds under another
-    uuid is not the exporter's). A record without ``defined`` (written
-    before it was recorded) names no trait the exporter defined.
-    """
-    created = getattr(own, 'created', None)
-    if created is None:
-        created = {name: names.provider_uuid(name)
-                   for name, rcs in own.resource_classes.items() if rcs}
+    :meth:`mdev_traits.placement.state.StateStore.load` returns; a version
+    1 file is migrated there, :meth:`~mdev_traits.placement.record.
+    Ownership.from_v1`). A record written before ``defined`` existed
+    names no trait the exporter defined."""
     return Record(traits={n: frozenset(t) for n, t in own.traits.items()},
-                  created=dict(created),
-                  defined=frozenset(getattr(own, 'defined', frozenset())))
+                  created=dict(own.created), defined=frozenset(own.defined))
 
 
 def remaining_ownership(own, cleaned, deleted_traits=()):
@@ -82,8 +71,7 @@ def remaining_ownership(own, cleaned, deleted_traits=()):
         if isinstance(value, dict):
             setattr(rest, field.name, {k: v for k, v in value.items()
                                        if k not in cleaned})
-    if hasattr(own, 'defined'):
-        rest.defined = frozenset(own.defined) - frozenset(deleted_traits)
+    rest.defined = frozenset(own.defined) - frozenset(deleted_traits)
     return rest
 
 

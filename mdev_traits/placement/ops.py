@@ -8,7 +8,6 @@ import typing
 
 from mdev_traits.placement import record as record_mod
 
-Ownership = record_mod.Ownership
 
 OWNER_NOVA = 'OWNER_NOVA'
 # The inventory fields the exporter sets and compares.
@@ -133,7 +132,8 @@ class Plan:
     ops: typing.List[object] = dataclasses.field(default_factory=list)
     notes: typing.List[str] = dataclasses.field(default_factory=list)
     # ownership once every op succeeded
-    ownership: Ownership = dataclasses.field(default_factory=Ownership)
+    ownership: record_mod.Ownership = dataclasses.field(
+        default_factory=record_mod.Ownership)
     # "name (uuid)" -> one line, per provider the exporter must not write
     # (another exporter's, see mdev_traits.placement.plan)
     conflicts: typing.Dict[str, str] = dataclasses.field(

@@ -36,8 +36,6 @@ from mdev_traits.placement import renames as renames_mod
 # [exporter] mode values (passed in as plain strings)
 MODE_DECORATE = 'decorate'
 MODE_MANAGE = 'manage'
-# kept for callers that still say plan.Ownership
-Ownership = record_mod.Ownership
 
 # the data this module plans with (defined in ops.py)
 OWNER_NOVA = ops_mod.OWNER_NOVA
@@ -310,7 +308,7 @@ def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
     /traits`` needed); ``withdraw=False`` plans additions only.
     """
     result = Plan()
-    new_owned = Ownership(withdrawal_hold=ownership.withdrawal_hold)
+    new_owned = record_mod.Ownership(withdrawal_hold=ownership.withdrawal_hold)
     manage = mode == MODE_MANAGE
     root = snapshot.root
     desired_by_name = desired_tree.by_name()

@@ -159,12 +159,7 @@ class Ownership:
         for name, entry in providers.items():
             if not isinstance(entry, dict):
                 raise TypeError('provider %s is not an object' % name)
-            traits = _names(entry.get('traits', ()))
-            rcs = _names(entry.get('resource_classes', ()))
-            if traits:
-                own.traits[name] = traits
-            if rcs:
-                own.resource_classes[name] = rcs
+            own._add_entry(name, entry)
             res = {}
             for rc, value in (entry.get('reservations') or {}).items():
                 res[rc] = (int(value['operator']), int(value['set']))
@@ -193,14 +188,20 @@ class Ownership:
         if not isinstance(providers, dict):
             raise TypeError('providers is not an object')
         for name, entry in providers.items():
-            traits = _names(entry.get('traits', ()))
-            rcs = _names(entry.get('resource_classes', ()))
-            if traits:
-                own.traits[name] = traits
-            if rcs:
-                own.resource_classes[name] = rcs
+            if own._add_entry(name, entry):
                 own.created[name] = names.provider_uuid(name)
         return own
+
+    def _add_entry(self, name, entry):
+        """Read the ``traits`` and ``resource_classes`` of one provider's
+        entry (both formats); returns whether it has resource classes."""
+        traits = _names(entry.get('traits', ()))
+        rcs = _names(entry.get('resource_classes', ()))
+        if traits:
+            self.traits[name] = traits
+        if rcs:
+            self.resource_classes[name] = rcs
+        return bool(rcs)
 
 
 def _names(value):

@@ -1,7 +1,5 @@
 """Planning a cleanup (mdev_traits.placement.cleanup, pure parts)."""
 
-import dataclasses
-
 import testtools
 
 from mdev_traits.mapping import names
@@ -10,6 +8,7 @@ from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import executor as executor_mod
 from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
+from mdev_traits.placement import record as record_mod
 
 
 def state(name, traits, uuid=None):
@@ -21,32 +20,26 @@ def state(name, traits, uuid=None):
 class TestRecord(testtools.TestCase):
 
     def test_v1_record_created_by_recorded_inventory(self):
-        @dataclasses.dataclass
-        class V1(object):
-            # the version 1 record: no "created"
-            traits: dict
-            resource_classes: dict
-
-        own = V1(traits={'a': frozenset(['CUSTOM_X']),
-                         'b': frozenset(['CUSTOM_Y'])},
-                 resource_classes={'b': frozenset(['VGPU'])})
+        # the version 1 file, as the state store migrates it
+        own = record_mod.Ownership.from_v1({
+            'a': {'traits': ['CUSTOM_X']},
+            'b': {'traits': ['CUSTOM_Y'], 'resource_classes': ['VGPU']}})
         record = cleanup.record_from_ownership(own)
         self.assertEqual({'b': names.provider_uuid('b')}, record.created)
         self.assertEqual({'a', 'b'}, record.names())
+        self.assertEqual(frozenset(), record.defined)
 
     def test_record_with_created_providers(self):
-        @dataclasses.dataclass
-        class V2(object):
-            traits: dict
-            resource_classes: dict
-            created: dict
-
-        record = cleanup.record_from_ownership(
-            V2({'a': {'CUSTOM_X'}}, {'a': {'VGPU'}}, {'c': 'uuid-c'}))
+        own = record_mod.Ownership(
+            traits={'a': frozenset({'CUSTOM_X'})},
+            resource_classes={'a': frozenset({'VGPU'})},
+            created={'c': 'uuid-c'}, defined=frozenset({'CUSTOM_X'}))
+        record = cleanup.record_from_ownership(own)
         self.assertEqual({'c': 'uuid-c'}, record.created)
+        self.assertEqual({'CUSTOM_X'}, record.defined)
 
     def test_remaining(self):
-        own = plan_mod.Ownership(
+        own = record_mod.Ownership(
             traits={'a': frozenset(['T']), 'b': frozenset(['U'])},
             resource_classes={'a': frozenset(['VGPU'])})
         rest = cleanup.remaining_ownership(own, {'a'})
@@ -121,14 +114,14 @@ class TestPlan(testtools.TestCase):
     def test_no_defined_record_deletes_nothing(self):
         # a record written before defined_traits: no trait is the
         # exporter's to delete
-        own = plan_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])})
+        own = record_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])})
         record = cleanup.record_from_ownership(own)
         self.assertEqual(([], ['CUSTOM_X']),
                          cleanup.trait_candidates(record))
 
     def test_remaining_without_deleted_traits(self):
-        own = plan_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])},
-                                 defined=frozenset(['CUSTOM_X', 'CUSTOM_Y']))
+        own = record_mod.Ownership(traits={'a': frozenset(['CUSTOM_X'])},
+                                   defined=frozenset(['CUSTOM_X', 'CUSTOM_Y']))
         rest = cleanup.remaining_ownership(own, {'a'}, {'CUSTOM_X'})
         self.assertEqual({'CUSTOM_Y'}, rest.defined)
         self.assertEqual({}, rest.traits)

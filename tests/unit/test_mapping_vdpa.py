@@ -25,6 +25,7 @@ from mdev_traits.mapping import vdpa
 from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 from mdev_traits.placement import plan
+from mdev_traits.placement import record
 from mdev_traits import service
 
 # the device's own features as read over netlink (VDPA_ATTR_DEV_FEATURES
@@ -367,14 +368,14 @@ class TestPlanVdpa(testtools.TestCase):
         desired = build([mlx5_device()])
         p = plan.plan(desired, plan.TreeSnapshot(
             root=plan.ProviderState(uuid='root', name='cn1', generation=1),
-            providers={}), plan.Ownership(), 'manage')
+            providers={}), record.Ownership(), 'manage')
         create = [op for op in p.ops if isinstance(op, plan.CreateProvider)]
         self.assertEqual(['cn1_vdpa_vdpa0'], [op.name for op in create])
         self.assertEqual({'CUSTOM_VDPA_NET'},
                          p.ownership.resource_classes['cn1_vdpa_vdpa0'])
 
     def test_vanished_device_deleted_with_reservation_fallback(self):
-        own = plan.Ownership(
+        own = record.Ownership(
             traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
             resource_classes={'cn1_vdpa_vdpa0':
                               frozenset({'CUSTOM_VDPA_NET'})},
@@ -388,7 +389,7 @@ class TestPlanVdpa(testtools.TestCase):
         # a uuid5 of its name is no proof that this exporter created it
         # (another host with the same root name makes the same uuid5):
         # without a record, it is left alone and the conflict is named
-        for own in (plan.Ownership(), plan.Ownership(recorded=False)):
+        for own in (record.Ownership(), record.Ownership(recorded=False)):
             p = plan.plan(build([]), self.snapshot(), own, 'manage')
             self.assertEqual([], p.ops)
             (line,) = p.conflicts.values()
@@ -396,7 +397,7 @@ class TestPlanVdpa(testtools.TestCase):
 
     def test_failed_vdpa_discovery_removes_nothing(self):
         desired = build([], complete=False, incomplete=[models.KIND_VDPA])
-        own = plan.Ownership(
+        own = record.Ownership(
             traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
             created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
         p = plan.plan(desired, self.snapshot(), own, 'manage')

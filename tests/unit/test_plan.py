@@ -3,6 +3,7 @@ import testtools
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
 from mdev_traits.placement import plan
+from mdev_traits.placement import record
 
 ROOT = plan.ProviderState(uuid='root-uuid', name='cn1', generation=1)
 PNAME = 'cn1_pci_0000_3b_00_0'
@@ -33,8 +34,8 @@ def snapshot(traits=(), inventories=None, uuid='nova-uuid', gen=5):
 
 
 UUID = names.provider_uuid(PNAME)
-CREATED = plan.Ownership(created={PNAME: UUID},
-                         resource_classes={PNAME: frozenset({'VGPU'})})
+CREATED = record.Ownership(created={PNAME: UUID},
+                           resource_classes={PNAME: frozenset({'VGPU'})})
 NOVA_INV = {'VGPU': {'total': 4, 'reserved': 0, 'min_unit': 1,
                      'max_unit': 4, 'step_size': 1,
                      'allocation_ratio': 1.0}}
@@ -45,7 +46,7 @@ class TestPlanDecorate(testtools.TestCase):
     def test_adds_traits_keeps_others(self):
         p = plan.plan(desired(), snapshot(('OWNER_NOVA', 'CUSTOM_OPS'),
                                           NOVA_INV),
-                      plan.Ownership(), 'decorate')
+                      record.Ownership(), 'decorate')
         ensure, set_traits = p.ops
         self.assertIsInstance(ensure, plan.EnsureTraits)
         self.assertEqual(('CUSTOM_MDEV_TYPE_NVIDIA_231',), ensure.traits)
@@ -63,12 +64,12 @@ class TestPlanDecorate(testtools.TestCase):
     def test_unchanged_makes_no_op(self):
         p = plan.plan(desired(), snapshot(('OWNER_NOVA',
                                            'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-                      plan.Ownership(), 'decorate',
+                      record.Ownership(), 'decorate',
                       known_traits={'CUSTOM_MDEV_TYPE_NVIDIA_231'})
         self.assertEqual([], p.ops)
 
     def test_removes_only_owned(self):
-        own = plan.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
+        own = record.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_OLD', 'CUSTOM_OPS', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
             own, 'decorate')
@@ -79,7 +80,7 @@ class TestPlanDecorate(testtools.TestCase):
     def test_reserved_prefix_owned_without_state(self):
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_MDEV_TYPE_NVIDIA_222', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-            plan.Ownership(recorded=False), 'decorate')
+            record.Ownership(recorded=False), 'decorate')
         (op,) = p.ops
         self.assertEqual(('CUSTOM_MDEV_TYPE_NVIDIA_222',), op.removed)
 
@@ -87,19 +88,19 @@ class TestPlanDecorate(testtools.TestCase):
         # a record that does not name the trait: someone else set it
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_MDEV_TYPE_NVIDIA_222', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-            plan.Ownership(), 'decorate')
+            record.Ownership(), 'decorate')
         self.assertEqual([], p.ops)
         self.assertNotIn(PNAME, p.ownership.traits)
 
     def test_partial_parent_never_removes(self):
-        own = plan.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
+        own = record.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
         p = plan.plan(desired(traits=(), partial=True),
                       snapshot(('CUSTOM_OLD',)), own, 'decorate')
         self.assertEqual([], p.ops)
         self.assertEqual({'CUSTOM_OLD'}, p.ownership.traits[PNAME])
 
     def test_missing_provider_is_a_note_in_decorate(self):
-        p = plan.plan(desired(), snapshot(None), plan.Ownership(),
+        p = plan.plan(desired(), snapshot(None), record.Ownership(),
                       'decorate')
         self.assertEqual([], p.ops)
         self.assertIn('does not exist', p.notes[0])
@@ -108,7 +109,7 @@ class TestPlanDecorate(testtools.TestCase):
         tree_ = tree.DesiredTree(root_name='cn1', providers=(),
                                  complete=True)
         snap = snapshot(('OWNER_NOVA', 'CUSTOM_MDEV_TYPE_NVIDIA_231'))
-        own = plan.Ownership(traits={
+        own = record.Ownership(traits={
             PNAME: frozenset({'CUSTOM_MDEV_TYPE_NVIDIA_231'})})
         p = plan.plan(tree_, snap, own, 'decorate')
         (op,) = p.ops
@@ -123,7 +124,7 @@ class TestPlanDecorate(testtools.TestCase):
 class TestPlanManage(testtools.TestCase):
 
     def test_creates_provider_with_uuid5_then_traits_and_inventory(self):
-        p = plan.plan(desired(), snapshot(None), plan.Ownership(), 'manage')
+        p = plan.plan(desired(), snapshot(None), record.Ownership(), 'manage')
         kinds = [type(o) for o in p.ops]
         self.assertEqual([plan.EnsureTraits, plan.CreateProvider,
                           plan.SetTraits, plan.SetInventories], kinds)
@@ -145,7 +146,7 @@ class TestPlanManage(testtools.TestCase):
     def test_owner_nova_inventory_untouched(self):
         p = plan.plan(desired(total=2),
                       snapshot(('OWNER_NOVA', 'CUSTOM_MDEV_TYPE_NVIDIA_231'),
-                               NOVA_INV), plan.Ownership(), 'manage')
+                               NOVA_INV), record.Ownership(), 'manage')
         self.assertEqual([], p.ops)
         self.assertTrue(p.notes)
 
@@ -154,7 +155,7 @@ class TestPlanManage(testtools.TestCase):
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',),
                                       NOVA_INV, uuid=uuid),
-                      plan.Ownership(resource_classes={
+                      record.Ownership(resource_classes={
                           PNAME: frozenset({'VGPU'})},
                           created={PNAME: uuid}), 'manage')
         (op,) = p.ops
@@ -163,7 +164,7 @@ class TestPlanManage(testtools.TestCase):
 
     def test_replan_provider(self):
         fresh = snapshot(('OWNER_NOVA',), NOVA_INV, gen=9).providers[PNAME]
-        ops = plan.replan_provider(desired(), fresh, plan.Ownership(),
+        ops = plan.replan_provider(desired(), fresh, record.Ownership(),
                                    'decorate')
         self.assertEqual(9, ops[0].generation)
 
@@ -188,7 +189,7 @@ class TestOwnershipRules(testtools.TestCase):
         nova = self._nova_pci({'CUSTOM_PCI_VENDOR_10DE', 'OWNER_NOVA'})
         snap = snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',))
         snap.providers[nova.name] = nova
-        for own in (plan.Ownership(), plan.Ownership(recorded=False)):
+        for own in (record.Ownership(), record.Ownership(recorded=False)):
             for mode in ('decorate', 'manage'):
                 p = plan.plan(desired(), snap, own, mode)
                 self.assertFalse([o for o in p.ops
@@ -197,7 +198,7 @@ class TestOwnershipRules(testtools.TestCase):
 
     def test_recorded_traits_of_an_undescribed_provider_are_withdrawn(self):
         nova = self._nova_pci({'CUSTOM_PCI_VENDOR_10DE', 'CUSTOM_GOLD'})
-        own = plan.Ownership(traits={nova.name: frozenset({'CUSTOM_GOLD'})})
+        own = record.Ownership(traits={nova.name: frozenset({'CUSTOM_GOLD'})})
         snap = snapshot(None)
         snap.providers[nova.name] = nova
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
@@ -209,17 +210,17 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(('CUSTOM_HW_GPU_API_CUDA', 'CUSTOM_OPS'))
         want = ('CUSTOM_MDEV_TYPE_NVIDIA_231', 'CUSTOM_HW_GPU_API_CUDA')
         lost = plan.plan(desired(traits=want), snap,
-                         plan.Ownership(recorded=False), 'decorate')
+                         record.Ownership(recorded=False), 'decorate')
         self.assertEqual(set(want), lost.ownership.traits[PNAME])
         # with a record that does not name it, it stays someone else's
-        kept = plan.plan(desired(traits=want), snap, plan.Ownership(),
+        kept = plan.plan(desired(traits=want), snap, record.Ownership(),
                          'decorate')
         self.assertEqual({'CUSTOM_MDEV_TYPE_NVIDIA_231'},
                          kept.ownership.traits[PNAME])
 
     def test_manage_writes_no_inventory_where_it_created_nothing(self):
         p = plan.plan(desired(total=2), snapshot((), inv(4)),
-                      plan.Ownership(), 'manage')
+                      record.Ownership(), 'manage')
         self.assertFalse([o for o in p.ops
                           if isinstance(o, plan.SetInventories)])
         self.assertIn('not created by the exporter', p.notes[0])
@@ -229,19 +230,19 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_222',), inv(16),
                         uuid=UUID)
         # described: no trait, no inventory written
-        p = plan.plan(desired(), snap, plan.Ownership(), 'manage')
+        p = plan.plan(desired(), snap, record.Ownership(), 'manage')
         self.assertEqual([], p.ops)
         self.assertEqual(1, len(p.conflicts))
         self.assertIn(PNAME, list(p.conflicts.values())[0])
         # not described: not deleted
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
-        p = plan.plan(tree_, snap, plan.Ownership(), 'manage')
+        p = plan.plan(tree_, snap, record.Ownership(), 'manage')
         self.assertEqual([], p.ops)
         self.assertIn('root_provider_name', list(p.conflicts.values())[0])
 
     def test_created_provider_with_another_uuid_is_not_ours(self):
         # nova deleted ours and made its own under the same name
-        own = plan.Ownership(created={PNAME: UUID})
+        own = record.Ownership(created={PNAME: UUID})
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snapshot((), inv(4), uuid='nova-uuid'), own,
                       'manage')
@@ -259,9 +260,9 @@ class TestOwnershipRules(testtools.TestCase):
         self.assertEqual(1, op.inventories['VGPU']['reserved'])
 
     def test_only_our_own_reservation_is_taken_back(self):
-        own = plan.Ownership(created={PNAME: UUID},
-                             resource_classes={PNAME: frozenset({'VGPU'})},
-                             reservations={PNAME: {'VGPU': (1, 4)}})
+        own = record.Ownership(created={PNAME: UUID},
+                               resource_classes={PNAME: frozenset({'VGPU'})},
+                               reservations={PNAME: {'VGPU': (1, 4)}})
         # Placement still shows what we set: back to the operator's 1
         (op,) = [o for o in plan.plan(
             desired(total=4), snapshot((), inv(4, 4), uuid=UUID), own,
@@ -275,7 +276,7 @@ class TestOwnershipRules(testtools.TestCase):
                           if isinstance(o, plan.SetInventories)])
 
     def test_withdrawal_size(self):
-        own = plan.Ownership(traits={PNAME: frozenset(
+        own = record.Ownership(traits={PNAME: frozenset(
             {'CUSTOM_A', 'CUSTOM_B', 'CUSTOM_C'})})
         snap = snapshot(('CUSTOM_A', 'CUSTOM_B', 'CUSTOM_C'))
         small = plan.plan(desired(traits=('CUSTOM_A', 'CUSTOM_B')), snap,
@@ -300,8 +301,8 @@ class TestOwnershipRules(testtools.TestCase):
         self.assertEqual(own.traits, held.ownership.traits)
 
     def test_vanished_created_provider_records_operator_reserved(self):
-        own = plan.Ownership(created={PNAME: UUID},
-                             resource_classes={PNAME: frozenset({'VGPU'})})
+        own = record.Ownership(created={PNAME: UUID},
+                               resource_classes={PNAME: frozenset({'VGPU'})})
         tree_ = tree.DesiredTree(root_name='cn1', providers=())
         (op,) = plan.plan(tree_, snapshot((), inv(4, 2), uuid=UUID), own,
                           'manage').ops

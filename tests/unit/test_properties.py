@@ -19,6 +19,7 @@ from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
 from mdev_traits.placement import plan
+from mdev_traits.placement import record
 from mdev_traits.testing import sysfs_builder
 
 CUSTOM_RE = re.compile(r'^CUSTOM_[A-Z0-9_]{1,248}$')
@@ -120,14 +121,11 @@ class TestPlanProperties(testtools.TestCase):
             providers={name: plan.ProviderState(
                 uuid=names.provider_uuid(name), name=name, generation=3,
                 traits=present, inventories={'VGPU': {'total': 4}})})
-        result = plan.plan(desired, snap,
-                           plan.Ownership(traits={name: owned},
-                                          resource_classes={
-                                              name: frozenset({'VGPU'})},
-                                          created={
-                                              name: names.provider_uuid(
-                                                  name)}),
-                           mode)
+        own = record.Ownership(
+            traits={name: owned},
+            resource_classes={name: frozenset({'VGPU'})},
+            created={name: names.provider_uuid(name)})
+        result = plan.plan(desired, snap, own, mode)
         for op in result.ops:
             self.assertNotIsInstance(op, plan.DeleteProvider)
             self.assertEqual((), getattr(op, 'removed', ()))
@@ -152,7 +150,7 @@ class TestPlanProperties(testtools.TestCase):
             root=plan.ProviderState(uuid='r', name='cn1', generation=1),
             providers={name: plan.ProviderState(
                 uuid='nova', name=name, generation=3, traits=present)})
-        own = plan.Ownership(traits={name: owned}, recorded=recorded)
+        own = record.Ownership(traits={name: owned}, recorded=recorded)
         result = plan.plan(desired, snap, own, 'decorate')
         # the record, or (record lost) the reserved prefixes: nothing else
         removable = set(owned)
