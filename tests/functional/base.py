@@ -121,6 +121,45 @@ class PlacementTestCase(testtools.TestCase):
                            expect=200)
         return body
 
+    def create_child(self, root, name, vgpus):
+        """A provider someone else (nova, an operator) made under
+        ``root`` (its record), with a VGPU inventory of ``vgpus``."""
+        _, rp = self.api('POST', '/resource_providers', {
+            'name': name, 'parent_provider_uuid': root['uuid']}, expect=200)
+        inv = {'VGPU': {'total': vgpus, 'reserved': 0, 'min_unit': 1,
+                        'max_unit': vgpus, 'step_size': 1,
+                        'allocation_ratio': 1.0}}
+        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
+                 {'inventories': inv, 'resource_provider_generation': 0},
+                 expect=200)
+        return rp, inv
+
+    def add_trait(self, name, trait):
+        """Someone else adds ``trait`` (created when needed) to provider
+        ``name``."""
+        self.api('PUT', '/traits/%s' % trait)
+        rp = self.provider(name)
+        _, body = self.api('GET', '/resource_providers/%s/traits' %
+                           rp['uuid'], expect=200)
+        self.api('PUT', '/resource_providers/%s/traits' % rp['uuid'], {
+            'traits': body['traits'] + [trait],
+            'resource_provider_generation':
+                body['resource_provider_generation']}, expect=200)
+
+    def trait_exists(self, trait):
+        status, _ = self.api('GET', '/traits/%s' % trait)
+        return status == 204
+
+    def set_reserved(self, name, reserved, rc='VGPU'):
+        """An operator sets ``reserved`` on provider ``name``'s ``rc``."""
+        rp = self.provider(name)
+        inv = self.inventories(name)
+        inv[rc]['reserved'] = reserved
+        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
+                 {'inventories': inv,
+                  'resource_provider_generation': rp['generation']},
+                 expect=200)
+
     # -- hosts and the exporter ---------------------------------------------
     def make_host(self, name, gpus, enabled=('nvidia-231',), mode='manage',
                   create_root=True, extra=''):

@@ -32,20 +32,6 @@ class TestCleanup(base.PlacementTestCase):
                     body['resource_provider_generation']}, expect=200)
         return inv
 
-    def add_trait(self, name, trait):
-        self.api('PUT', '/traits/%s' % trait)
-        rp = self.provider(name)
-        _, body = self.api('GET', '/resource_providers/%s/traits' %
-                           rp['uuid'], expect=200)
-        self.api('PUT', '/resource_providers/%s/traits' % rp['uuid'], {
-            'traits': body['traits'] + [trait],
-            'resource_provider_generation':
-                body['resource_provider_generation']}, expect=200)
-
-    def trait_exists(self, trait):
-        status, _ = self.api('GET', '/traits/%s' % trait)
-        return status == 204
-
     def all_traits(self):
         _, body = self.api('GET', '/traits', expect=200)
         return set(body['traits'])
@@ -217,19 +203,6 @@ class TestDefinedTraits(base.PlacementTestCase):
         with open(os.path.join(self.tmp, name, 'state.json')) as f:
             return json.load(f)
 
-    def set_trait(self, name, trait):
-        rp = self.provider(name)
-        _, body = self.api('GET', '/resource_providers/%s/traits' %
-                           rp['uuid'], expect=200)
-        self.api('PUT', '/resource_providers/%s/traits' % rp['uuid'], {
-            'traits': body['traits'] + [trait],
-            'resource_provider_generation':
-                body['resource_provider_generation']}, expect=200)
-
-    def exists(self, trait):
-        status, _ = self.api('GET', '/traits/%s' % trait)
-        return status == 204
-
     def driver(self, builder, value):
         version = os.path.join(builder.root, 'module', 'nvidia', 'version')
         os.chmod(version, 0o644)
@@ -246,7 +219,7 @@ class TestDefinedTraits(base.PlacementTestCase):
         self.api('PUT', '/traits/%s' % threshold, expect=201)
         self.api('PUT', '/traits/%s' % physnet, expect=201)
         self.create_root('cl-def')
-        self.set_trait('cl-def', physnet)
+        self.add_trait('cl-def', physnet)
         builder, conf = self.make_host('cl-def', [('0000:3b:00.0',
                                                    '525.85.05')],
                                        create_root=False)
@@ -292,7 +265,7 @@ class TestDefinedTraits(base.PlacementTestCase):
                       proc.stdout)
         self.assertIn('Custom traits the exporter set but did not define, '
                       'kept (not its own): %s\n' % threshold, proc.stdout)
-        self.assertTrue(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
 
         proc = self.run_cli('cleanup', '--config-file', conf)
         self.assertEqual(0, proc.returncode, proc.stderr)
@@ -304,13 +277,13 @@ class TestDefinedTraits(base.PlacementTestCase):
         self.assertIsNone(self.provider(gpu))
         # its own buckets are gone, the one it withdrew at the upgrade
         # included
-        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
-        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_550_90'))
+        self.assertFalse(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_525_85'))
+        self.assertFalse(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_550_90'))
         # the operator's threshold and neutron's trait stay
-        self.assertTrue(self.exists(threshold))
+        self.assertTrue(self.trait_exists(threshold))
         self.assertEqual({physnet}, self.traits('cl-def'))
         # what cl-peer still has stays, and stays in the record
-        self.assertTrue(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
         self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231',
                       self.traits('cl-peer_pci_0000_3b_00_0'))
         rest = set(self.state('cl-def')['defined_traits'])
@@ -325,13 +298,13 @@ class TestDefinedTraits(base.PlacementTestCase):
         self.assertIn('delete 1 (CUSTOM_MDEV_SWVER_NVIDIA_535_129)',
                       proc.stdout)
         self.assertIn('kept (not its own): ', proc.stdout)
-        self.assertFalse(self.exists('CUSTOM_MDEV_SWVER_NVIDIA_535_129'))
-        self.assertTrue(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        self.assertFalse(self.trait_exists('CUSTOM_MDEV_SWVER_NVIDIA_535_129'))
+        self.assertTrue(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
         # no provider has them any more: cl-def's cleanup, run again,
         # deletes what it defined
         proc = self.run_cli('cleanup', '--config-file', conf)
         self.assertEqual(0, proc.returncode, proc.stderr)
-        self.assertFalse(self.exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
+        self.assertFalse(self.trait_exists('CUSTOM_MDEV_TYPE_NVIDIA_231'))
         self.assertNotIn('defined_traits', self.state('cl-def'))
-        self.assertTrue(self.exists(threshold))
-        self.assertTrue(self.exists(physnet))
+        self.assertTrue(self.trait_exists(threshold))
+        self.assertTrue(self.trait_exists(physnet))

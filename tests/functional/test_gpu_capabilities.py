@@ -204,15 +204,7 @@ class TestGpuCapabilities(GpuHostsMixin, base.PlacementTestCase):
 
     def test_decorate_mode_traits_without_head_inventory(self):
         root = self.create_root('deco-gpu')
-        _, rp = self.api('POST', '/resource_providers', {
-            'name': 'deco-gpu_pci_0000_3b_00_0',
-            'parent_provider_uuid': root['uuid']}, expect=200)
-        inv = {'VGPU': {'total': 8, 'reserved': 0, 'min_unit': 1,
-                        'max_unit': 8, 'step_size': 1,
-                        'allocation_ratio': 1.0}}
-        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
-                 {'inventories': inv, 'resource_provider_generation': 0},
-                 expect=200)
+        rp, _inv = self.create_child(root, 'deco-gpu_pci_0000_3b_00_0', 8)
         _, conf, _ = self.gpu_host('deco-gpu', T4, T4_TYPES, 'nvidia-231',
                                    mode='decorate', create_root=False)
         self.publish(conf)

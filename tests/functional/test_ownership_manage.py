@@ -71,21 +71,16 @@ class TestManageWritesOnlyItsOwn(test_ownership.OwnershipTestCase):
         exporter = self.exporter(conf)
         self.assertTrue(exporter.cycle().ok)
         name = child('opres', '0000:3b:00.0')
-        rp = self.provider(name)
-        inv = self.inventories(name)
-        inv['VGPU']['reserved'] = 2
-        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
-                 {'inventories': inv,
-                  'resource_provider_generation': rp['generation']},
-                 expect=200)
+        self.set_reserved(name, 2)
         exporter.client.requests.clear()
         self.assertTrue(exporter.cycle().ok)
         self.assertEqual(0, exporter.client.write_count())
         self.assertEqual(2, self.inventories(name)['VGPU']['reserved'])
         # the device vanishes with one vGPU in use: the exporter reserves
         # all of it, and remembers that it did
+        uuid = self.provider(name)['uuid']
         self.api('PUT', '/allocations/%s' % CONSUMER, {
-            'allocations': {rp['uuid']: {'resources': {'VGPU': 1}}},
+            'allocations': {uuid: {'resources': {'VGPU': 1}}},
             'project_id': 'p', 'user_id': 'u', 'consumer_generation': None,
             'consumer_type': 'INSTANCE'}, expect=204)
         builder.remove_parent('0000:3b:00.0')
@@ -107,14 +102,7 @@ class TestManageWritesOnlyItsOwn(test_ownership.OwnershipTestCase):
         root = self.create_root('notmine')
         name = child('notmine', '0000:3b:00.0')
         # someone else made the provider of this GPU, with its inventory
-        _, rp = self.api('POST', '/resource_providers', {
-            'name': name, 'parent_provider_uuid': root['uuid']}, expect=200)
-        theirs = {'VGPU': {'total': 7, 'reserved': 0, 'min_unit': 1,
-                           'max_unit': 7, 'step_size': 1,
-                           'allocation_ratio': 1.0}}
-        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
-                 {'inventories': theirs, 'resource_provider_generation': 0},
-                 expect=200)
+        self.create_child(root, name, 7)
         builder, conf = self.host('notmine', create_root=False)
         self.assertTrue(self.exporter(conf).cycle().ok)
         self.assertEqual(7, self.inventories(name)['VGPU']['total'])

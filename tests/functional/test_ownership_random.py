@@ -109,13 +109,7 @@ class TestRandomized(test_ownership.OwnershipTestCase):
         # an operator's trait and reservation on one of ours
         anchor = child_name(ANCHOR)
         self.set_traits(anchor, self.traits(anchor) | {OPERATOR_TRAIT})
-        rp = self.provider(anchor)
-        inv = self.inventories(anchor)
-        inv['VGPU']['reserved'] = 1
-        self.api('PUT', '/resource_providers/%s/inventories' % rp['uuid'],
-                 {'inventories': inv,
-                  'resource_provider_generation': rp['generation']},
-                 expect=200)
+        self.set_reserved(anchor, 1)
         tree = self.tree()
         return {NOVA_PCI: tree[NOVA_PCI], OTHER: tree[OTHER]}
 

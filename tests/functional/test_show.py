@@ -28,14 +28,7 @@ class TestShow(base.PlacementTestCase):
         self.assertTrue(self.exporter(conf).cycle().ok)
         name = 'sh-gpu_pci_0000_3b_00_0'
         # a trait of someone else's on the provider: shown as it is
-        rp = self.provider(name)
-        _, body = self.api('GET', '/resource_providers/%s/traits' %
-                           rp['uuid'], expect=200)
-        self.api('PUT', '/traits/CUSTOM_OPERATOR_GOLD', expect=201)
-        self.api('PUT', '/resource_providers/%s/traits' % rp['uuid'], {
-            'traits': body['traits'] + ['CUSTOM_OPERATOR_GOLD'],
-            'resource_provider_generation':
-                body['resource_provider_generation']}, expect=200)
+        self.add_trait(name, 'CUSTOM_OPERATOR_GOLD')
 
         proc = self.run_cli('show', '--config-file', conf)
         self.assertEqual(0, proc.returncode, proc.stderr)
