@@ -140,18 +140,23 @@ def gvt_types(available):
     return types
 
 
-def build_gpu_host_1(b):
-    """Two NVIDIA Tesla T4, driver 535.129.03, one vGPU on the first."""
+def _two_t4(b, driver_version, mdev_uuid):
+    """Two NVIDIA Tesla T4 with one T4-2Q vGPU (``mdev_uuid``) on the
+    first."""
     used = 'nvidia-231'
     b.add_pci_mdev_parent(
-        '0000:3b:00.0', driver='nvidia', driver_version='535.129.03',
+        '0000:3b:00.0', driver='nvidia', driver_version=driver_version,
         numa_node=0,
         types=nvidia_types(_T4_TYPES, _T4_FB, available={used: 7}),
-        instances={used: ['4b20d080-1b54-4048-85b3-a6a62d165c01']},
-        **T4)
+        instances={used: [mdev_uuid]}, **T4)
     b.add_pci_mdev_parent(
-        '0000:d8:00.0', driver='nvidia', driver_version='535.129.03',
+        '0000:d8:00.0', driver='nvidia', driver_version=driver_version,
         numa_node=1, types=nvidia_types(_T4_TYPES, _T4_FB), **T4)
+
+
+def build_gpu_host_1(b):
+    """Two NVIDIA Tesla T4, driver 535.129.03, one vGPU on the first."""
+    _two_t4(b, '535.129.03', '4b20d080-1b54-4048-85b3-a6a62d165c01')
 
 
 def build_gpu_host_2(b):
@@ -192,16 +197,7 @@ def build_gpu_host_3(b):
 
 def build_gpu_host_5(b):
     """gpu-host-1's two Tesla T4 after a driver update to 535.161.07."""
-    used = 'nvidia-231'
-    b.add_pci_mdev_parent(
-        '0000:3b:00.0', driver='nvidia', driver_version='535.161.07',
-        numa_node=0,
-        types=nvidia_types(_T4_TYPES, _T4_FB, available={used: 7}),
-        instances={used: ['492e5df3-e799-4f0d-9af6-051ff1d79376']},
-        **T4)
-    b.add_pci_mdev_parent(
-        '0000:d8:00.0', driver='nvidia', driver_version='535.161.07',
-        numa_node=1, types=nvidia_types(_T4_TYPES, _T4_FB), **T4)
+    _two_t4(b, '535.161.07', '492e5df3-e799-4f0d-9af6-051ff1d79376')
 
 
 def build_vdpa_host_1(b):

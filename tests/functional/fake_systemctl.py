@@ -61,8 +61,9 @@ def _unit_name(arg):
     return arg if arg.endswith('.service') else arg + '.service'
 
 
-def _read_unit(path, unit):
-    """Merge ``path`` into ``unit`` ({section: {key: [values]}})."""
+def read_unit_file(path, unit):
+    """Merge ``path`` into ``unit`` ({section: {key: [values]}}); an empty
+    assignment resets the key, as systemd does for list settings."""
     # systemd allows repeated keys: no configparser
     section = None
     with open(path) as f:
@@ -77,7 +78,7 @@ def _read_unit(path, unit):
             key, value = key.strip(), value.strip()
             if section is None:
                 continue
-            if key in ('ExecStart', 'ExecReload') and not value:
+            if not value:
                 section[key] = []
             else:
                 section.setdefault(key, []).append(value)
@@ -91,9 +92,9 @@ def load_unit(name):
     path = local if os.path.exists(local) else shipped
     if not os.path.exists(path):
         return None
-    unit = _read_unit(path, {})
+    unit = read_unit_file(path, {})
     for dropin in sorted(glob.glob(local + '.d/*.conf')):
-        _read_unit(dropin, unit)
+        read_unit_file(dropin, unit)
     return unit
 
 

@@ -20,6 +20,7 @@ import testtools
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.conf import vdpa as vdpa_conf
 from mdev_traits import daemon as daemon_mod
+from tests.functional import fake_systemctl
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -36,27 +37,11 @@ MAX_EXPOSURE = 2.5
 
 
 def read_unit(*paths):
-    """{key: [values]} of the [Service] section, drop-ins applied (an
-    empty value resets the list, as systemd does)."""
-    values = {}
+    """{key: [values]} of the [Service] section, drop-ins applied."""
+    unit = {}
     for path in paths:
-        section = None
-        with open(path) as f:
-            for raw in f:
-                line = raw.strip()
-                if not line or line.startswith(('#', ';')):
-                    continue
-                if line.startswith('['):
-                    section = line.strip('[]')
-                    continue
-                if section != 'Service':
-                    continue
-                key, _, value = line.partition('=')
-                if value:
-                    values.setdefault(key, []).append(value)
-                else:
-                    values[key] = []
-    return values
+        fake_systemctl.read_unit_file(path, unit)
+    return unit.get('Service', {})
 
 
 def exec_program(unit_values):
