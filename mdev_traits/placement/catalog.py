@@ -66,12 +66,15 @@ class TraitCatalog(object):
             raise reader_mod.ReadError('cannot list the %s* traits: %s: %s'
                                        % (listed, resp, resp.error_detail))
         self.reads += 1
-        traits = [t for t in (resp.body or {}).get('traits', [])[:MAX_NAMES]
+        traits = [t for t in (resp.body or {}).get('traits', [])
                   if isinstance(t, str) and t.startswith(listed)]
         if self._on_first_read is not None:
-            self._on_first_read(frozenset(traits))
+            self._on_first_read(frozenset(traits[:MAX_NAMES]))
             self._on_first_read = None
-        return frozenset(t for t in traits if t.startswith(self.prefix))
+        # the bound applies to the buckets themselves: other custom traits
+        # of the cloud never push a bucket out of the list
+        return frozenset([t for t in traits
+                          if t.startswith(self.prefix)][:MAX_NAMES])
 
     def forget(self):
         """Read again in the next cycle."""

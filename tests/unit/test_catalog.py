@@ -1,6 +1,7 @@
 """placement.catalog.TraitCatalog: one read every N cycles, the last list
 kept when a read is refused, never an empty list in its place."""
 
+import fixtures
 import testtools
 
 from mdev_traits.placement import catalog
@@ -85,3 +86,13 @@ class TestTraitCatalog(testtools.TestCase):
         self.assertEqual({'CUSTOM_A', B % 1}, known)
         self.assertEqual(['/traits?name=startswith:CUSTOM_'] * 2,
                          client.urls)
+
+    def test_other_custom_traits_never_push_a_bucket_out(self):
+        self.useFixture(fixtures.MockPatchObject(catalog, 'MAX_NAMES', 2))
+        client = FakeClient([Resp(200, {'traits': [
+            'CUSTOM_A', 'CUSTOM_B', 'CUSTOM_C', B % 1, B % 2]})])
+        known = set()
+        cat = catalog.TraitCatalog(client, 'CUSTOM_MDEV_SWVER_',
+                                   on_first_read=known.update)
+        self.assertEqual({B % 1, B % 2}, cat.names())
+        self.assertEqual(2, len(known))
