@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 from mdev_traits.discovery import mdev as mdev_discovery
+from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 
 from benchmarks import hosts
@@ -29,6 +30,7 @@ def run_size(gpus, types, runs, profile=False, full=False):
         root = tmp + '/sys'
         hosts.build_host(root, gpus, types)
         config = hosts.mdev_config()
+        kinds = [mdev_mapping.kind(config)]
         # the daemon reads the enabled types only (MdevCollector.configure);
         # the requirements command reads every type
         collector = mdev_discovery.MdevCollector(
@@ -39,8 +41,8 @@ def run_size(gpus, types, runs, profile=False, full=False):
         assert found.complete and len(found.mdev_parents) == gpus, found
         for _ in range(runs):
             t_collect, found = hosts.timed(collector.collect)
-            t_map, tree = hosts.timed(tree_mod.build_tree, found, config,
-                                      'bench-host')
+            t_map, tree = hosts.timed(tree_mod.build_tree, found,
+                                      'bench-host', kinds)
             collect_t.append(t_collect)
             map_t.append(t_map)
             total_t.append(t_collect + t_map)
@@ -60,7 +62,7 @@ def run_size(gpus, types, runs, profile=False, full=False):
             prof = cProfile.Profile()
             prof.enable()
             for _ in range(5):
-                tree_mod.build_tree(collector.collect(), config, 'bench-host')
+                tree_mod.build_tree(collector.collect(), 'bench-host', kinds)
             prof.disable()
             pstats.Stats(prof).sort_stats('cumulative').print_stats(25)
         return hosts.percentile(total_t, 50)

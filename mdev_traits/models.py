@@ -29,6 +29,32 @@ class PciInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class TypeDescription:
+    """What a GPU type's own text says, parsed by discovery
+    (:mod:`mdev_traits.discovery.gpu_description`): the mdev type's
+    ``description`` (NVIDIA ``num_heads=4, frl_config=60,
+    framebuffer=2048M, max_resolution=5120x2880``; Intel GVT-g
+    ``low_gm_size``/``high_gm_size``/``resolution``) and the NVIDIA vGPU
+    type name (``GRID T4-2Q``: 2 GiB).
+
+    A value is None when the text does not give it; ``problems`` names each
+    field that is there but not understood (``num_heads=²``): that field
+    only is left out, and the GPU's provider gets traits added, none
+    removed, for the cycle.
+    """
+
+    display_heads: typing.Optional[int] = None
+    # (width, height)
+    max_resolution: typing.Optional[typing.Tuple[int, int]] = None
+    # from the description (framebuffer, or low_gm_size + high_gm_size)
+    framebuffer_mb: typing.Optional[int] = None
+    # from the NVIDIA vGPU type name (-<GB><series>), whatever the vendor:
+    # whether it applies is the mapping's decision
+    name_framebuffer_mb: typing.Optional[int] = None
+    problems: typing.Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class MdevType:
     """One ``mdev_supported_types/<type>`` directory of a parent."""
 
@@ -45,6 +71,8 @@ class MdevType:
     dynamic_resources: typing.Tuple[str, ...] = ()
     # UUIDs of mdevs of this type that exist on this parent
     instances: typing.Tuple[str, ...] = ()
+    # ``description`` and ``name`` parsed (discovery fills it)
+    description_fields: TypeDescription = TypeDescription()
 
     @property
     def compatible_map(self):
@@ -155,76 +183,7 @@ class VdpaDevice:
                 and self.vhost_dev is not None)
 
 
-# Kinds of hardware; a discovery source reports the kinds it covers as
-# incomplete when it failed, so that only those providers are kept as they
-# are (never removed) for that cycle.
-KIND_MDEV = 'mdev'
-KIND_VDPA = 'vdpa'
-KIND_GPU = 'gpu'
-ALL_KINDS = frozenset((KIND_MDEV, KIND_VDPA, KIND_GPU))
-
-
-@dataclasses.dataclass(frozen=True)
-class DiscoveryResult:
-    """Everything one cycle of discovery found.
-
-    Each collector fills the fields of the kinds it covers; results are
-    merged field by field (tuples are concatenated).
-
-    ``complete`` is False when a source failed as a whole (for example the
-    mdev bus directory could not be listed): the reconciler then removes
-    nothing of that source's kind (``incomplete`` names the kinds; a
-    result with ``complete=False`` and no ``incomplete`` kind counts as
-    incomplete for every kind).
-    """
-
-    mdev_parents: typing.Tuple[MdevParent, ...] = ()
-    # filled by the vdpa source (mdev_traits.discovery.vdpa)
-    vdpa_devices: typing.Tuple[typing.Any, ...] = ()
-    # filled by GPU capability sources (NVML, SR-IOV vGPU VFs)
-    gpus: typing.Tuple[typing.Any, ...] = ()
-    complete: bool = True
-    incomplete: typing.FrozenSet[str] = frozenset()
-    errors: typing.Tuple[str, ...] = ()
-    # False when the tree read does not look like sysfs at all
-    # (discovery.root): nothing found or missed may justify a withdrawal,
-    # not even of a trait on a device that was found
-    trusted: bool = True
-
-    def kind_complete(self, kind):
-        if kind in self.incomplete:
-            return False
-        return self.complete or bool(self.incomplete)
-
-
-def merge_results(results):
-    """Merge the results of several collectors into one."""
-    fields = {}
-    complete = True
-    incomplete = set()
-    errors = []
-    trusted = True
-    for result in results:
-        trusted = trusted and result.trusted
-        for field in dataclasses.fields(DiscoveryResult):
-            if field.name in ('complete', 'incomplete', 'errors',
-                              'trusted'):
-                continue
-            fields.setdefault(field.name, []).extend(
-                getattr(result, field.name))
-        if not result.complete and not result.incomplete:
-            # a source that did not say which kinds: all are suspect
-            incomplete.update(ALL_KINDS)
-        incomplete.update(result.incomplete)
-        complete = complete and result.complete
-        errors.extend(result.errors)
-    return DiscoveryResult(complete=complete and not incomplete,
-                           incomplete=frozenset(incomplete),
-                           errors=tuple(errors), trusted=trusted,
-                           **{k: tuple(v) for k, v in fields.items()})
-
-
-# -- GPU capability sources (DiscoveryResult.gpus) --------------------------
+# -- GPU sources (DiscoveryResult.gpu_infos, DiscoveryResult.pci_gpus) ------
 
 @dataclasses.dataclass(frozen=True)
 class GpuInfo:
@@ -266,7 +225,81 @@ class PciGpu:
     # (id, name or None) from nvidia/current_vgpu_type; None when 0 (unset)
     current_vgpu_type: typing.Optional[
         typing.Tuple[int, typing.Optional[str]]] = None
+    # the name of current_vgpu_type parsed (discovery fills it)
+    current_type_fields: TypeDescription = TypeDescription()
 
     @property
     def address(self):
         return self.pci.address
+
+
+# Kinds of hardware; a discovery source reports the kinds it covers as
+# incomplete when it failed, so that only those providers are kept as they
+# are (never removed) for that cycle.
+KIND_MDEV = 'mdev'
+KIND_VDPA = 'vdpa'
+KIND_GPU = 'gpu'
+ALL_KINDS = frozenset((KIND_MDEV, KIND_VDPA, KIND_GPU))
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoveryResult:
+    """Everything one cycle of discovery found.
+
+    Each collector fills the fields of the kinds it covers; results are
+    merged field by field (tuples are concatenated).
+
+    ``complete`` is False when a source failed as a whole (for example the
+    mdev bus directory could not be listed): the reconciler then removes
+    nothing of that source's kind (``incomplete`` names the kinds; a
+    result with ``complete=False`` and no ``incomplete`` kind counts as
+    incomplete for every kind).
+    """
+
+    mdev_parents: typing.Tuple[MdevParent, ...] = ()
+    # filled by the vdpa source (mdev_traits.discovery.vdpa)
+    vdpa_devices: typing.Tuple[VdpaDevice, ...] = ()
+    # physical GPUs as a capability source (NVML) reports them
+    gpu_infos: typing.Tuple[GpuInfo, ...] = ()
+    # GPU functions nova schedules with PCI in Placement (the vgpu_vf
+    # source: vGPU VFs and whole GPUs bound to vfio-pci)
+    pci_gpus: typing.Tuple[PciGpu, ...] = ()
+    complete: bool = True
+    incomplete: typing.FrozenSet[str] = frozenset()
+    errors: typing.Tuple[str, ...] = ()
+    # False when the tree read does not look like sysfs at all
+    # (discovery.root): nothing found or missed may justify a withdrawal,
+    # not even of a trait on a device that was found
+    trusted: bool = True
+
+    def kind_complete(self, kind):
+        if kind in self.incomplete:
+            return False
+        return self.complete or bool(self.incomplete)
+
+
+def merge_results(results):
+    """Merge the results of several collectors into one."""
+    fields = {}
+    complete = True
+    incomplete = set()
+    errors = []
+    trusted = True
+    for result in results:
+        trusted = trusted and result.trusted
+        for field in dataclasses.fields(DiscoveryResult):
+            if field.name in ('complete', 'incomplete', 'errors',
+                              'trusted'):
+                continue
+            fields.setdefault(field.name, []).extend(
+                getattr(result, field.name))
+        if not result.complete and not result.incomplete:
+            # a source that did not say which kinds: all are suspect
+            incomplete.update(ALL_KINDS)
+        incomplete.update(result.incomplete)
+        complete = complete and result.complete
+        errors.extend(result.errors)
+    return DiscoveryResult(complete=complete and not incomplete,
+                           incomplete=frozenset(incomplete),
+                           errors=tuple(errors), trusted=trusted,
+                           **{k: tuple(v) for k, v in fields.items()})

@@ -221,25 +221,29 @@ def check_sysfs_root(conf):
     return discovery_base.root_error(conf.exporter.sysfs_root)
 
 
-def mapping_extensions(conf):
-    """``(extra_providers, enrichers)`` for :func:`build_tree`.
+def mapping_extensions(conf, mdev_config=None):
+    """The kinds of hardware (:class:`mdev_traits.mapping.kinds.
+    HardwareKind`) for :func:`build_tree`, each a pure provider factory
+    with its enrichers, configured from ``conf``: mdev parents (with
+    ``mdev_config``, by default the one ``conf`` gives), then vDPA
+    devices.
 
-    Each kind of hardware besides mdevs adds a provider factory here, and
-    each capability source (GPU profiles, operator rules) an enricher; all
-    of them pure functions configured from ``conf``.
+    The mdev kind's enrichers are the GPU capability traits (profiles and
+    operator rules are read here, I/O, and handed as plain data to the
+    pure enricher) and, last, the trait budget of a GPU provider. vGPU VFs
+    and whole GPUs have no place here: nova owns their providers
+    (:func:`mdev_traits.mapping.gpu_device_spec.kind`, the
+    ``device-spec`` command).
     """
-    extra_providers = []
-    enrichers = []
-    extra_providers.append(vdpa_mapping.provider_factory(
-        vdpa_config_from_conf(conf)))
-    # GPU capability traits: profiles and operator rules are read here
-    # (I/O) and handed as plain data to the pure enricher
-    enrichers.extend(gpu_profiles.enrichers_from_conf(
+    if mdev_config is None:
+        mdev_config = mdev_config_from_conf(conf)
+    enrichers = list(gpu_profiles.enrichers_from_conf(
         conf, floors_from_conf(conf)))
     # last: at most [exporter] max_traits_per_provider per GPU provider
     enrichers.append(budget.make_limiter(
         conf.exporter.max_traits_per_provider))
-    return extra_providers, enrichers
+    return (mdev_mapping.kind(mdev_config, enrichers),
+            vdpa_mapping.kind(vdpa_config_from_conf(conf)))
 
 
 def discover(conf, collectors=None, full=False):
@@ -270,11 +274,8 @@ def desired_tree(conf, collectors=None, known_traits=frozenset()):
             conf=conf)
     found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
     mdev_config = mdev_config_from_conf(conf)
-    extra_providers, enrichers = mapping_extensions(conf)
-    tree = tree_mod.build_tree(found, mdev_config,
-                               conf.exporter.root_provider_name,
-                               enrichers=enrichers,
-                               extra_providers=extra_providers,
+    tree = tree_mod.build_tree(found, conf.exporter.root_provider_name,
+                               mapping_extensions(conf, mdev_config),
                                known_traits=known_traits)
     if not mdev_config.enabled_types and found.mdev_parents:
         LOG.warning('[devices] enabled_mdev_types is empty: %d mdev '

@@ -66,8 +66,8 @@ def entries_for(conf, collectors=None):
     warnings = list(found.errors)
     rule_set = gpu_profiles.rule_set_from_conf(conf)
     warnings.extend(rule_set.errors)
-    entries = gpu_device_spec.device_spec_entries(
-        found, rule_set, warnings, floors=service.floors_from_conf(conf))
+    kind = gpu_device_spec.kind(rule_set, service.floors_from_conf(conf))
+    entries = kind.device_spec(found, warnings)
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)
 

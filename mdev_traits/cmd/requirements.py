@@ -28,6 +28,7 @@ from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements as req_mod
 from mdev_traits.mapping import tree as tree_mod
+from mdev_traits import models
 from mdev_traits.placement import client as client_mod
 from mdev_traits import service
 
@@ -112,11 +113,10 @@ def source_requirements(conf, found=None):
     if found is None:
         found = service.discover(conf, full=True)
     root_name = conf.exporter.root_provider_name
-    extra_providers, enrichers = service.mapping_extensions(conf)
     if conf.vdpa_device:
         tree = tree_mod.build_tree(
-            found, mdev_mapping.MdevConfig(), root_name,
-            enrichers=enrichers, extra_providers=extra_providers)
+            found, root_name,
+            service.mapping_extensions(conf, mdev_mapping.MdevConfig()))
         name = names.vdpa_provider_name(root_name, conf.vdpa_device)
         provider = tree.by_name().get(name)
         if provider is None:
@@ -145,8 +145,9 @@ def source_requirements(conf, found=None):
                        configured.resource_class(mdev_type.type_id)),),
         any_parent=True)
     tree = tree_mod.build_tree(
-        dataclasses.replace(found, mdev_parents=(parent,)), pinned,
-        root_name, enrichers=enrichers)
+        dataclasses.replace(found, mdev_parents=(parent,)), root_name,
+        [kind for kind in service.mapping_extensions(conf, pinned)
+         if kind.name == models.KIND_MDEV])
     provider = tree.providers[0]
     settings = dynamic_settings(conf.exporter.sysfs_root, conf.mdev,
                                 mdev_type)

@@ -56,6 +56,7 @@ import re
 from oslo_log import log as logging
 
 from mdev_traits.discovery import base
+from mdev_traits.discovery import gpu_description
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
 from mdev_traits import models
@@ -300,7 +301,7 @@ class MdevCollector(base.Collector):
             devices = sysfs.list_names(prefix + 'devices') or ()
             instances.update(d.lower() for d in devices if UUID_RE.match(d))
 
-        mdev_type = models.MdevType(
+        mdev_type = gpu_description.describe_mdev_type(models.MdevType(
             type_id=type_id,
             name=read(sysfs.read_attr, 'name'),
             description=read(sysfs.read_attr, 'description'),
@@ -312,6 +313,6 @@ class MdevCollector(base.Collector):
             dynamic_resources=read(sysfs.read_list,
                                    'dynamic_resources') or (),
             instances=tuple(sorted(instances)),
-        )
+        ))
         self._check_exists(type_dir, 'type')
         return mdev_type

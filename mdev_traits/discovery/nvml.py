@@ -133,7 +133,7 @@ class NvmlCollector(base.Collector):
                 errors.append('nvml: GPU %d: %s' % (index, exc))
         complete = not errors
         return models.DiscoveryResult(
-            gpus=tuple(sorted(gpus, key=lambda g: g.address)),
+            gpu_infos=tuple(sorted(gpus, key=lambda g: g.address)),
             complete=complete,
             incomplete=frozenset() if complete else frozenset(self.kinds),
             errors=tuple(errors))

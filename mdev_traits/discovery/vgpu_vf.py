@@ -44,6 +44,7 @@ import re
 from oslo_log import log as logging
 
 from mdev_traits.discovery import base
+from mdev_traits.discovery import gpu_description
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
 from mdev_traits import models
@@ -99,7 +100,7 @@ class VgpuVfCollector(base.Collector):
         found = self._name_current_types(found)
         complete = not errors
         return models.DiscoveryResult(
-            gpus=tuple(found), complete=complete,
+            pci_gpus=tuple(found), complete=complete,
             incomplete=frozenset() if complete else frozenset(self.kinds),
             errors=tuple(errors))
 
@@ -160,7 +161,7 @@ class VgpuVfCollector(base.Collector):
         for gpu in found:
             if gpu.current_vgpu_type is not None:
                 type_id = gpu.current_vgpu_type[0]
-                gpu = dataclasses.replace(
-                    gpu, current_vgpu_type=(type_id, known.get(type_id)))
+                gpu = gpu_description.describe_pci_gpu(dataclasses.replace(
+                    gpu, current_vgpu_type=(type_id, known.get(type_id))))
             named.append(gpu)
         return named

@@ -115,8 +115,9 @@ def limit(traits, max_traits=DEFAULT_MAX_TRAITS):
 
 
 def make_limiter(max_traits=DEFAULT_MAX_TRAITS):
-    """An enricher for :func:`mdev_traits.mapping.tree.build_tree` that
-    runs last: every mdev (GPU) provider keeps at most ``max_traits``."""
+    """An enricher of the mdev kind (:func:`mdev_traits.mapping.mdev.kind`)
+    that runs last: every mdev (GPU) provider keeps at most
+    ``max_traits``."""
     def enrich(providers, discovery, warnings):
         result = []
         for provider in providers:

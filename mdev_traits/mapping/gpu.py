@@ -1,163 +1,27 @@
-"""GPU capabilities as standard traits (pure).
+"""The mdev kind's GPU capability enricher (pure).
 
-For each GPU slice a guest can get, capabilities are resolved from four
-sources, later ones overriding earlier ones:
-
-1. the shipped vendor profiles (``mdev_traits/profiles/*.yaml``: CUDA
-   compute capability by PCI device id, APIs by vGPU series, ...);
-2. what the hardware says: the mdev type's ``description`` in sysfs
-   (heads, maximum resolution, framebuffer) and the vGPU type name
-   (:mod:`mdev_traits.mapping.gpu_description`);
-3. NVML (the physical GPU's CUDA compute capability and memory);
-4. the operator's rules (``[profiles] directory``).
-
-and then turned into traits (:mod:`mdev_traits.mapping.gpu_traits`, from
-the templates of :mod:`mdev_traits.mapping.gpu_contract`), each with the
-source it came from so that ``--dry-run`` explains why a GPU does or does
-not match a flavor.
-
-Two consumers: :func:`make_enricher` adds the traits (and, in manage mode,
-``VGPU_DISPLAY_HEAD`` inventory) to the mdev providers of the desired
-tree; :func:`mdev_traits.mapping.gpu_device_spec.device_spec_entries`
-gives nova's ``[pci] device_spec`` for GPUs nova schedules with PCI in
-Placement (vGPU on SR-IOV VFs, whole-GPU passthrough), whose provider
-traits nova itself sets.
+:func:`make_enricher` adds to each mdev provider the GPU capability traits
+of its enabled type, as :func:`mdev_traits.mapping.gpu_resolve.resolve`
+finds them (profiles, what the type's description says, NVML, operator
+rules) and, in manage mode, ``VGPU_DISPLAY_HEAD`` inventory. It is one of
+the enrichers of the mdev kind (:func:`mdev_traits.mapping.mdev.kind`).
 
 Nothing here does I/O.
 """
 
 import dataclasses
-import typing
 
+from mdev_traits.mapping import desired
 from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import gpu_contract
-from mdev_traits.mapping import gpu_description
+from mdev_traits.mapping import gpu_resolve
 from mdev_traits.mapping import gpu_rules
-from mdev_traits.mapping import gpu_traits
-from mdev_traits.mapping import tree
 from mdev_traits import models
-
-NVIDIA_VENDOR = '10de'
-
-
-@dataclasses.dataclass(frozen=True)
-class GpuTarget:
-    """One kind of GPU slice a guest gets, as rules match it."""
-
-    kind: str                          # gpu_rules.KIND_*
-    address: str                       # mdev parent, VF or whole GPU
-    physical_address: str              # the physical GPU (PF)
-    vendor: typing.Optional[str] = None
-    device: typing.Optional[str] = None
-    driver: typing.Optional[str] = None
-    type_id: typing.Optional[str] = None
-    type_name: typing.Optional[str] = None
-    description: typing.Optional[str] = None
-    # where description came from, for trait_sources
-    description_source: typing.Optional[str] = None
-
-    def match_values(self, field):
-        if field == 'address':
-            return (self.address, self.physical_address)
-        if field == 'type':
-            return (self.type_id,)
-        return (getattr(self, field),)
-
-
-@dataclasses.dataclass(frozen=True)
-class Resolved:
-    """Capabilities of a target and the traits derived from them."""
-
-    # capability -> (value, source)
-    capabilities: typing.Dict[str, typing.Tuple[typing.Any, str]]
-    # trait -> sources
-    traits: typing.Dict[str, typing.Tuple[str, ...]]
-
-    def value(self, capability):
-        entry = self.capabilities.get(capability)
-        return entry[0] if entry else None
-
-
-# -- resolving capabilities --------------------------------------------------
-
-def _apply_rules(rules, target, caps, traits):
-    for rule in rules:
-        if not gpu_rules.rule_matches(rule, target):
-            continue
-        for key, value in rule.set:
-            if value is None:
-                caps.pop(key, None)
-            else:
-                caps[key] = (value, rule.origin)
-        for trait in rule.traits:
-            traits.setdefault(trait, [])
-            if rule.origin not in traits[trait]:
-                traits[trait].append(rule.origin)
-
-
-def resolve(target, rule_set, gpu_info=None, warnings=None,
-            floors=floors_mod.DEFAULT):
-    """Capabilities of ``target`` and their traits (see module docstring).
-
-    :param gpu_info: the :class:`mdev_traits.models.GpuInfo` of the
-        physical GPU, if a source (NVML) reported one.
-    """
-    caps = {}
-    extra = {}
-    _apply_rules(rule_set.builtin, target, caps, extra)
-
-    facts, problems = gpu_description.parse_description(
-        target.description)
-    for problem in problems:
-        if warnings is not None:
-            warnings.append('%s: %s; that field is ignored and nothing '
-                            'is withdrawn from this GPU this cycle' % (
-                                target.description_source or target.address,
-                                problem))
-    for key, value in sorted(facts.items()):
-        caps[key] = (value, target.description_source or 'description')
-    if ('framebuffer_mb' not in facts and target.vendor == NVIDIA_VENDOR
-            and target.kind != gpu_rules.KIND_PASSTHROUGH):
-        size = gpu_description.type_name_framebuffer_mb(target.type_name)
-        if size:
-            caps['framebuffer_mb'] = (size, 'vGPU type name %r' %
-                                      target.type_name)
-
-    if gpu_info is not None:
-        src = '%s of %s' % (gpu_info.source.upper(), gpu_info.address)
-        if gpu_info.cuda_compute_capability:
-            caps['cuda_compute_capability'] = (
-                '%d.%d' % tuple(gpu_info.cuda_compute_capability), src)
-        if (gpu_info.memory_mb and
-                target.kind == gpu_rules.KIND_PASSTHROUGH):
-            caps['framebuffer_mb'] = (gpu_info.memory_mb, src)
-
-    _apply_rules(rule_set.operator, target, caps, extra)
-    traits = gpu_traits.capability_traits(caps, floors)
-    for trait, sources in extra.items():
-        traits.setdefault(trait, [])
-        traits[trait].extend(s for s in sources if s not in traits[trait])
-    return Resolved(capabilities=caps,
-                    traits={t: tuple(s) for t, s in sorted(traits.items())})
-
-
-# -- mdev providers -----------------------------------------------------------
-
-def gpu_index(discovery):
-    """{PCI address: GpuInfo}, VFs of a GPU included."""
-    index = {}
-    for gpu in discovery.gpus:
-        if not isinstance(gpu, models.GpuInfo):
-            continue
-        index.setdefault(gpu.address, gpu)
-        for vf in gpu.virtual_functions:
-            index.setdefault(vf, gpu)
-    return index
 
 
 def mdev_target(parent, mdev_type, gpu_info=None):
     pci = parent.pci
-    return GpuTarget(
+    return gpu_resolve.GpuTarget(
         kind=gpu_rules.KIND_MDEV,
         address=parent.name.lower(),
         physical_address=(gpu_info.address if gpu_info is not None
@@ -167,7 +31,7 @@ def mdev_target(parent, mdev_type, gpu_info=None):
         driver=pci.driver if pci else None,
         type_id=mdev_type.type_id,
         type_name=mdev_type.name,
-        description=mdev_type.description,
+        description=mdev_type.description_fields,
         description_source='sysfs class/mdev_bus/%s/mdev_supported_types/'
                            '%s/description' % (parent.name,
                                                mdev_type.type_id))
@@ -198,7 +62,8 @@ def display_head_inventory(provider, heads):
 
 def make_enricher(rule_set, manage=False, display_heads_inventory=True,
                   floors=floors_mod.DEFAULT):
-    """An enricher for :func:`mdev_traits.mapping.tree.build_tree`.
+    """An enricher of the mdev kind (:func:`mdev_traits.mapping.mdev.kind`,
+    :class:`mdev_traits.mapping.kinds.HardwareKind`).
 
     Adds the GPU capability traits of the enabled type to each mdev
     provider and, when ``manage`` and ``display_heads_inventory``,
@@ -213,7 +78,7 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True,
     def enrich(providers, discovery, warnings):
         warnings.extend(rule_set.errors)
         parents = {p.name: p for p in discovery.mdev_parents}
-        gpus = gpu_index(discovery)
+        gpus = gpu_resolve.gpu_index(discovery)
         gpu_complete = discovery.kind_complete(models.KIND_GPU)
         rules_complete = not rule_set.errors
         result = []
@@ -235,14 +100,14 @@ def make_enricher(rule_set, manage=False, display_heads_inventory=True,
                                        display_heads_inventory, floors)
             except Exception as exc:  # noqa: B902 - one parent must not
                 # stop the others: keep what the mdev mapping gave, add-only
-                warnings.append(tree.mapping_failed(provider.name, exc))
+                warnings.append(desired.mapping_failed(provider.name,
+                                                       exc))
                 result.append(dataclasses.replace(provider, partial=True))
                 continue
             # a description field that is not understood (num_heads=²)
             # costs that field's traits to add, never a withdrawal
             partial = (provider.partial
-                       or bool(gpu_description.parse_description(
-                           mdev_type.description)[1]))
+                       or bool(mdev_type.description_fields.problems))
             if not gpu_complete and parent.is_pci and not partial:
                 partial = True
                 held += 1
@@ -267,7 +132,8 @@ def _enrich_one(provider, parent, mdev_type, gpus, rule_set, warnings,
     """``provider`` with the capability traits of its enabled type."""
     gpu_info = gpus.get(parent.name.lower())
     target = mdev_target(parent, mdev_type, gpu_info)
-    resolved = resolve(target, rule_set, gpu_info, warnings, floors)
+    resolved = gpu_resolve.resolve(target, rule_set, gpu_info, warnings,
+                                   floors)
     traits = {t: tuple(s) for t, s in provider.traits.items()}
     for trait, sources in resolved.traits.items():
         merged = list(traits.get(trait, ()))

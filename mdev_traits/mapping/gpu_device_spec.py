@@ -1,10 +1,11 @@
-"""PCI GPUs for nova's ``[pci] device_spec`` (pure).
+"""PCI GPUs for nova's ``[pci] device_spec`` (pure): the kind of
+hardware of vGPU VFs and whole GPUs bound to vfio-pci (:func:`kind`).
 
 GPUs nova schedules with PCI in Placement (vGPU on SR-IOV VFs, whole-GPU
 passthrough) get their provider traits from nova itself, out of the
 ``traits`` of their ``device_spec`` entry: :func:`device_spec_entries`
 gives those entries, with the capabilities resolved by
-:func:`mdev_traits.mapping.gpu.resolve` (``mdev-traits-exporter
+:func:`mdev_traits.mapping.gpu_resolve.resolve` (``mdev-traits-exporter
 device-spec``).
 """
 
@@ -13,9 +14,10 @@ import typing
 
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import floors as floors_mod
-from mdev_traits.mapping import gpu as gpu_mod
 from mdev_traits.mapping import gpu_contract
+from mdev_traits.mapping import gpu_resolve
 from mdev_traits.mapping import gpu_rules
+from mdev_traits.mapping import kinds
 from mdev_traits.mapping import names
 from mdev_traits import models
 
@@ -36,7 +38,7 @@ class DeviceSpecEntry:
 
 
 def pci_gpu_target(gpu, gpu_info=None):
-    """:class:`~mdev_traits.mapping.gpu.GpuTarget` of a
+    """:class:`~mdev_traits.mapping.gpu_resolve.GpuTarget` of a
     :class:`mdev_traits.models.PciGpu`, or None for a VF without a vGPU
     type."""
     pci = gpu.pci
@@ -47,12 +49,13 @@ def pci_gpu_target(gpu, gpu_info=None):
         if gpu.current_vgpu_type is None:
             return None
         type_id, type_name = gpu.current_vgpu_type
-        return gpu_mod.GpuTarget(
+        return gpu_resolve.GpuTarget(
             kind=gpu_rules.KIND_VGPU_VF, address=pci.address,
             physical_address=physical, vendor=pci.vendor,
             device=pci.device, driver=pci.driver,
-            type_id=str(type_id), type_name=type_name)
-    return gpu_mod.GpuTarget(
+            type_id=str(type_id), type_name=type_name,
+            description=gpu.current_type_fields)
+    return gpu_resolve.GpuTarget(
         kind=gpu_rules.KIND_PASSTHROUGH, address=pci.address,
         physical_address=physical, vendor=pci.vendor,
         device=pci.device, driver=pci.driver)
@@ -69,11 +72,9 @@ def device_spec_entries(discovery, rule_set, warnings=None,
                         floors=floors_mod.DEFAULT):
     """One :class:`DeviceSpecEntry` per vGPU VF and passthrough GPU."""
     warnings = [] if warnings is None else warnings
-    gpus = gpu_mod.gpu_index(discovery)
+    gpus = gpu_resolve.gpu_index(discovery)
     entries = []
-    for gpu in sorted((g for g in discovery.gpus
-                       if isinstance(g, models.PciGpu)),
-                      key=lambda g: g.address):
+    for gpu in sorted(discovery.pci_gpus, key=lambda g: g.address):
         pci = gpu.pci
         gpu_info = gpus.get(pci.address) or gpus.get(gpu.physfn or '')
         target = pci_gpu_target(gpu, gpu_info)
@@ -84,8 +85,8 @@ def device_spec_entries(discovery, rule_set, warnings=None,
                      '(nvidia/current_vgpu_type is 0): left out' % (
                          gpu.physfn or 'an unknown GPU')))
             continue
-        resolved = gpu_mod.resolve(target, rule_set, gpu_info, warnings,
-                                   floors)
+        resolved = gpu_resolve.resolve(target, rule_set, gpu_info,
+                                       warnings, floors)
         spec = {}
         if pci.vendor:
             spec['vendor_id'] = pci.vendor
@@ -113,3 +114,29 @@ def device_spec_entries(discovery, rule_set, warnings=None,
         entries.append(DeviceSpecEntry(address=pci.address, note=note,
                                        spec=spec, traits=traits))
     return entries
+
+
+def kind(rule_set, floors=floors_mod.DEFAULT):
+    """The kind of vGPU VFs and whole GPUs bound to vfio-pci
+    (:class:`~mdev_traits.mapping.kinds.HardwareKind`), which gives no
+    provider, only ``device_spec`` entries.
+
+    nova itself owns the providers of these devices: with ``[pci]
+    report_in_placement`` nova-compute creates one per PCI function and
+    *replaces* its traits with the ``traits`` tag of the matching
+    ``device_spec`` entry (nova/compute/pci_placement_translator.py
+    PciResourceProvider.update_provider_tree: ``update_traits`` with the
+    set _get_traits_for_dev() reads from the entry's ``traits`` tag), so
+    traits the exporter put on such a provider would be undone on nova's
+    next update. The kind
+    therefore has no provider factory and no enricher: given to
+    :func:`~mdev_traits.mapping.tree.build_tree` it adds nothing; its
+    output is :func:`device_spec_entries`, which the ``device-spec``
+    command prints for the operator to put in nova.conf. Its discovery
+    kind is :data:`mdev_traits.models.KIND_GPU` (the vgpu_vf and nvml
+    sources).
+    """
+    def pci_gpu_device_spec(discovery, warnings):
+        return device_spec_entries(discovery, rule_set, warnings, floors)
+    return kinds.HardwareKind(name=models.KIND_GPU,
+                              device_spec=pci_gpu_device_spec)

@@ -12,8 +12,12 @@ import re
 
 from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.mapping import gpu_contract
-from mdev_traits.mapping import gpu_description
 from mdev_traits.mapping import names
+
+# a resolved max_resolution: "WxH" as the mapping writes what discovery
+# read (gpu_resolve.description_capabilities) and as rule files must give
+# it (gpu_rules)
+_RESOLUTION = re.compile(r'^([0-9]{1,18})\s*[xX]\s*([0-9]{1,18})$', re.ASCII)
 
 
 def _cc_tuple(text):
@@ -115,7 +119,8 @@ def heads_traits(heads, floors=floors_mod.DEFAULT):
 def resolution_traits(resolution, floors=floors_mod.DEFAULT):
     """Every standard resolution that fits in ``resolution`` both ways and
     is not strictly inside the floor."""
-    width, height = gpu_description.parse_resolution(resolution)
+    match = _RESOLUTION.match(resolution.strip())
+    width, height = int(match.group(1)), int(match.group(2))
     return [gpu_contract.RESOLUTION.format(w=w, h=h)
             for w, h in gpu_contract.STANDARD_RESOLUTIONS
             if w <= width and h <= height

@@ -1,4 +1,5 @@
-"""Map discovered mediated devices to desired providers (pure).
+"""Map discovered mediated devices to desired providers (pure): the mdev
+kind of hardware (:func:`kind`).
 
 Nothing here does I/O: the input is :class:`mdev_traits.models.DiscoveryResult`
 plus the nova-style mdev configuration (:class:`MdevConfig`).
@@ -10,8 +11,9 @@ import typing
 
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
+from mdev_traits.mapping import desired
+from mdev_traits.mapping import kinds
 from mdev_traits.mapping import names
-from mdev_traits.mapping import tree
 from mdev_traits.mapping import versions
 from mdev_traits import models
 
@@ -315,9 +317,9 @@ def mdev_providers(discovery, mdev_config, root_name, warnings,
                 inventories = inventory(totals[parent.name], rc)
             except Exception as exc:  # noqa: B902 - one parent must not
                 # stop the others: its provider is add-only this cycle
-                warnings.append(tree.mapping_failed(name, exc))
+                warnings.append(desired.mapping_failed(name, exc))
                 traits, inventories, partial = {}, {}, True
-        providers.append(tree.DesiredProvider(
+        providers.append(desired.DesiredProvider(
             name=name,
             uuid=names.provider_uuid(name),
             parent_device=parent.name,
@@ -329,3 +331,17 @@ def mdev_providers(discovery, mdev_config, root_name, warnings,
             kind=models.KIND_MDEV,
         ))
     return providers
+
+
+def kind(mdev_config, enrichers=()):
+    """The mdev kind (:class:`~mdev_traits.mapping.kinds.HardwareKind`):
+    one provider per mdev parent, as nova's ``mdev_config`` makes it
+    (:func:`mdev_providers`), then ``enrichers`` over them (GPU
+    capabilities, :func:`mdev_traits.mapping.gpu.make_enricher`; the trait
+    budget, :func:`mdev_traits.mapping.budget.make_limiter`)."""
+    def mdev_kind_providers(discovery, root_name, warnings, known_traits):
+        return mdev_providers(discovery, mdev_config, root_name, warnings,
+                              known_traits)
+    return kinds.HardwareKind(name=models.KIND_MDEV,
+                              providers=mdev_kind_providers,
+                              enrichers=tuple(enrichers))

@@ -27,8 +27,9 @@ import os_traits
 
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import contract
+from mdev_traits.mapping import desired
+from mdev_traits.mapping import kinds
 from mdev_traits.mapping import names
-from mdev_traits.mapping import tree
 from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 
@@ -250,9 +251,9 @@ def vdpa_providers(discovery, config, root_name, warnings):
             traits = device_traits(device, config)
         except Exception as exc:  # noqa: B902 - one device must not stop
             # the others: its provider is kept, add-only, this cycle
-            warnings.append(tree.mapping_failed(name, exc))
+            warnings.append(desired.mapping_failed(name, exc))
             traits, partial = {}, True
-        providers.append(tree.DesiredProvider(
+        providers.append(desired.DesiredProvider(
             name=name,
             uuid=names.provider_uuid(name),
             parent_device=device.name,
@@ -267,9 +268,12 @@ def vdpa_providers(discovery, config, root_name, warnings):
     return providers
 
 
-def provider_factory(config):
-    """A ``(discovery, root_name, warnings) -> [DesiredProvider]`` callable
-    for :func:`mdev_traits.mapping.tree.build_tree` ``extra_providers``."""
-    def vdpa_extra_providers(discovery, root_name, warnings):
+def kind(config):
+    """The vDPA kind (:class:`~mdev_traits.mapping.kinds.HardwareKind`):
+    one provider per vDPA device usable by VMs (:func:`vdpa_providers`);
+    no enricher, no version bucket."""
+    def vdpa_kind_providers(discovery, root_name, warnings,
+                            known_traits=frozenset()):
         return vdpa_providers(discovery, config, root_name, warnings)
-    return vdpa_extra_providers
+    return kinds.HardwareKind(name=models.KIND_VDPA,
+                              providers=vdpa_kind_providers)

@@ -7,6 +7,7 @@ import re
 import testtools
 import yaml
 
+from mdev_traits.discovery import gpu_description
 from mdev_traits import gpu_profiles
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import floors
@@ -186,11 +187,11 @@ class TestFloors(testtools.TestCase):
 
 
 def t4_traits(known=frozenset(), version='535.129.03', floors_=None):
-    mtype = models.MdevType(
+    mtype = gpu_description.describe_mdev_type(models.MdevType(
         type_id='nvidia-231', name='GRID T4-2Q', available_instances=8,
         device_api='vfio-pci',
         description='num_heads=4, frl_config=60, framebuffer=2048M, '
-                    'max_resolution=7680x4320, max_instance=8')
+                    'max_resolution=7680x4320, max_instance=8'))
     parent = models.MdevParent(
         name='0000:3b:00.0', bus='pci',
         pci=models.PciInfo(address='0000:3b:00.0', vendor='10de',
@@ -204,9 +205,10 @@ def t4_traits(known=frozenset(), version='535.129.03', floors_=None):
                                floors=floors_ or floors.DEFAULT)
     warnings = []
     desired = tree.build_tree(
-        models.DiscoveryResult(mdev_parents=(parent,)),
-        mdev_mapping.MdevConfig(enabled_types=('nvidia-231',)), 'cn1',
-        enrichers=[enrich, budget.make_limiter()], known_traits=known)
+        models.DiscoveryResult(mdev_parents=(parent,)), 'cn1',
+        [mdev_mapping.kind(
+            mdev_mapping.MdevConfig(enabled_types=('nvidia-231',)),
+            [enrich, budget.make_limiter()])], known_traits=known)
     return desired.providers[0].traits, list(desired.warnings) + warnings
 
 

@@ -58,7 +58,8 @@ class TestNvml(_Base):
                            virtual_functions=('0000:41:00.4',
                                               '0000:41:00.5')),
         ]
-        self.assertEqual(expected, list(result.gpus))
+        self.assertEqual(expected, list(result.gpu_infos))
+        self.assertEqual((), result.pci_gpus)
         # every init is paired with a shutdown
         self.assertEqual(['nvmlInit', 'nvmlShutdown'], fake.calls)
         self.assertEqual(0, fake.initialized)
@@ -91,7 +92,7 @@ class TestNvml(_Base):
             fake_nvml.FakeGpu('0000:5e:00.0', cuda_compute_capability=None,
                               memory_mb=None)])
         result = self.collect(fake)
-        (gpu,) = result.gpus
+        (gpu,) = result.gpu_infos
         self.assertEqual('0000:5e:00.0', gpu.address)
         self.assertIsNone(gpu.cuda_compute_capability)
         self.assertIsNone(gpu.memory_mb)
@@ -130,7 +131,7 @@ class TestVgpuVf(_Base):
         result = vgpu_vf.VgpuVfCollector(fake.root).collect()
         self.assertTrue(result.complete)
         self.assertEqual([], self.warnings())
-        by_address = {g.address: g for g in result.gpus}
+        by_address = {g.address: g for g in result.pci_gpus}
         self.assertEqual(['0000:41:00.4', '0000:41:00.5', '0000:41:00.6',
                           '0000:41:00.7', '0000:c1:00.0'],
                          sorted(by_address))
@@ -138,6 +139,10 @@ class TestVgpuVf(_Base):
         self.assertEqual(models.GPU_MODE_VGPU_VF, vf.mode)
         self.assertEqual('0000:41:00.0', vf.physfn)
         self.assertEqual((1414, 'NVIDIA H200X-1-18C'), vf.current_vgpu_type)
+        # the type's name, parsed by discovery: 18 GiB of framebuffer
+        self.assertEqual(models.TypeDescription(name_framebuffer_mb=18432),
+                         vf.current_type_fields)
+        self.assertEqual((), result.gpu_infos)
         self.assertEqual('2335', vf.pci.device)
         # named from a sibling's creatable list
         self.assertEqual((1416, 'NVIDIA H200X-2-35C'),
@@ -161,7 +166,7 @@ class TestVgpuVf(_Base):
         self.b.add_pci_device('0000:6e:00.0', '10de', '2236',
                               pci_class='030200')           # unbound GPU
         result = self.collect()
-        self.assertEqual((), result.gpus)
+        self.assertEqual((), result.pci_gpus)
         self.assertTrue(result.complete)
 
     def test_no_pci_bus(self):
@@ -175,11 +180,12 @@ class TestVgpuVf(_Base):
                                 current=1414)
         self.b.write(dev + '/nvidia/current_vgpu_type', 'lots')
         result = self.collect()
-        self.assertEqual(['0000:41:00.5'], [g.address for g in result.gpus])
+        self.assertEqual(['0000:41:00.5'],
+                         [g.address for g in result.pci_gpus])
         self.assertFalse(result.kind_complete(models.KIND_GPU))
         self.assertIn('not an integer', result.errors[0])
         # the name of 1414 is unknown: no VF lists it
-        self.assertEqual((1414, None), result.gpus[0].current_vgpu_type)
+        self.assertEqual((1414, None), result.pci_gpus[0].current_vgpu_type)
 
     def test_vanished_device(self):
         gpu_builder.add_passthrough_gpu(self.b, '0000:c1:00.0')
@@ -187,5 +193,5 @@ class TestVgpuVf(_Base):
         os.symlink('../../../devices/gone', self.b.path(
             'bus/pci/devices/0000:c1:00.0'))
         result = self.collect()
-        self.assertEqual((), result.gpus)
+        self.assertEqual((), result.pci_gpus)
         self.assertTrue(result.complete)

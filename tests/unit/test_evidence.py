@@ -9,13 +9,15 @@ import fixtures
 import testtools
 
 from mdev_traits.discovery import base as discovery_base
+from mdev_traits.discovery import gpu_description
 from mdev_traits.discovery import mdev as mdev_discovery
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import root
 from mdev_traits.mapping import collect
 from mdev_traits.mapping import gpu
-from mdev_traits.mapping import gpu_description
+from mdev_traits.mapping import gpu_resolve
 from mdev_traits.mapping import gpu_rules
+from mdev_traits.mapping import kinds as kinds_mod
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree as tree_mod
@@ -35,17 +37,32 @@ def _parent(name='0000:3b:00.0', version='535.129.03', **type_kw):
         name=name, bus='pci',
         pci=models.PciInfo(address=name, vendor='10de', device='1eb8',
                            driver='nvidia', driver_version=version),
-        types=(models.MdevType(**attrs),))
+        types=(gpu_description.describe_mdev_type(models.MdevType(**attrs)),))
 
 
 CONFIG = mdev_mapping.MdevConfig(enabled_types=('nvidia-231',))
+
+
+def parse_description(text):
+    """(capabilities, problems) of a description, as the mapping reads
+    what discovery parsed."""
+    fields = gpu_description.parse_description(text)
+    return (gpu_resolve.description_capabilities(fields),
+            list(fields.problems))
+
+
+def build_tree(found, config, root_name, enrichers=(), kinds=()):
+    """The tree of the mdev kind with ``config`` and ``enrichers``, and
+    ``kinds`` after it."""
+    return tree_mod.build_tree(
+        found, root_name, [mdev_mapping.kind(config, enrichers)] + list(kinds))
 
 
 class ParseDigitsTestCase(testtools.TestCase):
     """What the hardware says is parsed with ASCII digits, per field."""
 
     def test_superscript_heads_costs_that_field_only(self):
-        facts, problems = gpu_description.parse_description(
+        facts, problems = parse_description(
             'num_heads=\u00b2, framebuffer=2048M, max_resolution=5120x2880')
         self.assertNotIn('display_heads', facts)
         self.assertEqual(2048, facts['framebuffer_mb'])
@@ -55,7 +72,7 @@ class ParseDigitsTestCase(testtools.TestCase):
 
     def test_other_scripts_digits_are_not_numbers(self):
         # Arabic-Indic digits: int() would take them, sysfs never writes
-        facts, problems = gpu_description.parse_description(
+        facts, problems = parse_description(
             'num_heads=\u0664, framebuffer=\u0662\u0660M, '
             'max_resolution=\u0661x\u0661')
         self.assertEqual({}, facts)
@@ -64,7 +81,7 @@ class ParseDigitsTestCase(testtools.TestCase):
     def test_huge_numbers_do_not_raise(self):
         # int() refuses more than sys.int_max_str_digits digits
         digits = '9' * 5000
-        facts, problems = gpu_description.parse_description(
+        facts, problems = parse_description(
             'num_heads=%s, framebuffer=%sM, max_resolution=%sx2' % (
                 digits, digits, digits))
         self.assertEqual({}, facts)
@@ -78,7 +95,7 @@ class ParseDigitsTestCase(testtools.TestCase):
         bad = _parent(description='num_heads=\u00b2, framebuffer=2048M')
         good = _parent(name='0000:5e:00.0')
         found = models.DiscoveryResult(mdev_parents=(bad, good))
-        tree = tree_mod.build_tree(
+        tree = build_tree(
             found, CONFIG, 'host',
             enrichers=[gpu.make_enricher(gpu_rules.RuleSet())])
         by_name = tree.by_name()
@@ -151,7 +168,7 @@ class CapTestCase(testtools.TestCase):
         many = ','.join('v%d' % i for i in range(2000))
         parent = _parent(compatible=(('x', tuple(many.split(','))),))
         found = models.DiscoveryResult(mdev_parents=(parent,))
-        tree = tree_mod.build_tree(found, CONFIG, 'host')
+        tree = build_tree(found, CONFIG, 'host')
         (provider,) = tree.providers
         self.assertLessEqual(len(provider.traits),
                              collect.MAX_TRAITS_PER_PROVIDER)
@@ -176,7 +193,7 @@ class MappingFailureTestCase(testtools.TestCase):
             mdev_mapping, 'type_traits', type_traits))
         found = models.DiscoveryResult(mdev_parents=(
             _parent(), _parent(name='0000:5e:00.0')))
-        tree = tree_mod.build_tree(found, CONFIG, 'host')
+        tree = build_tree(found, CONFIG, 'host')
         broken = tree.by_name()['host_pci_0000_3b_00_0']
         fine = tree.by_name()['host_pci_0000_5e_00_0']
         self.assertTrue(broken.partial)
@@ -188,17 +205,18 @@ class MappingFailureTestCase(testtools.TestCase):
                             for w in tree.warnings))
 
     def test_enricher_raising_on_one_provider(self):
-        real = gpu.resolve
+        real = gpu_resolve.resolve
 
         def resolve(target, *args, **kw):
             if target.address == '0000:3b:00.0':
                 raise KeyError('bad')
             return real(target, *args, **kw)
 
-        self.useFixture(fixtures.MockPatchObject(gpu, 'resolve', resolve))
+        self.useFixture(fixtures.MockPatchObject(gpu_resolve, 'resolve',
+                                                 resolve))
         found = models.DiscoveryResult(mdev_parents=(
             _parent(), _parent(name='0000:5e:00.0')))
-        tree = tree_mod.build_tree(
+        tree = build_tree(
             found, CONFIG, 'host',
             enrichers=[gpu.make_enricher(gpu_rules.RuleSet())])
         broken = tree.by_name()['host_pci_0000_3b_00_0']
@@ -209,12 +227,13 @@ class MappingFailureTestCase(testtools.TestCase):
         self.assertIn('HW_GPU_MAX_DISPLAY_HEADS_4', fine.traits)
 
     def test_factory_raising_keeps_vanished_providers(self):
-        def factory(discovery, root_name, warnings):
+        def factory(discovery, root_name, warnings, known_traits):
             raise RuntimeError('vdpa broke')
 
         found = models.DiscoveryResult(mdev_parents=(_parent(),))
-        tree = tree_mod.build_tree(found, CONFIG, 'host',
-                                   extra_providers=[factory])
+        tree = build_tree(found, CONFIG, 'host', kinds=[
+            kinds_mod.HardwareKind(name=models.KIND_VDPA,
+                                   providers=factory)])
         self.assertFalse(tree.complete)
         self.assertFalse(tree.kind_complete(models.KIND_VDPA))
         self.assertFalse(tree.kind_complete(models.KIND_MDEV))
@@ -225,7 +244,7 @@ class MappingFailureTestCase(testtools.TestCase):
             raise RuntimeError('rules broke')
 
         found = models.DiscoveryResult(mdev_parents=(_parent(),))
-        tree = tree_mod.build_tree(found, CONFIG, 'host', enrichers=[enrich])
+        tree = build_tree(found, CONFIG, 'host', enrichers=[enrich])
         self.assertTrue(all(p.partial for p in tree.providers))
 
     def test_untrusted_discovery_makes_every_provider_partial(self):
@@ -233,7 +252,7 @@ class MappingFailureTestCase(testtools.TestCase):
             models.DiscoveryResult(mdev_parents=(_parent(),)),
             discovery_base.untrusted('[exporter] sysfs_root = /x ...')])
         self.assertFalse(found.trusted)
-        tree = tree_mod.build_tree(found, CONFIG, 'host')
+        tree = build_tree(found, CONFIG, 'host')
         self.assertFalse(tree.complete)
         self.assertTrue(all(p.partial for p in tree.providers))
         for kind in models.ALL_KINDS:
@@ -261,8 +280,8 @@ class RuleFilesTestCase(testtools.TestCase):
             '/etc/p.d/10-site.yaml: not valid YAML at line 3: x; the file '
             'is skipped',))
         found = models.DiscoveryResult(mdev_parents=(_parent(),))
-        tree = tree_mod.build_tree(found, CONFIG, 'host',
-                                   enrichers=[gpu.make_enricher(rule_set)])
+        tree = build_tree(found, CONFIG, 'host',
+                          enrichers=[gpu.make_enricher(rule_set)])
         (provider,) = tree.providers
         self.assertTrue(provider.partial)
         self.assertIn('HW_GPU_MAX_DISPLAY_HEADS_4', provider.traits)
@@ -355,7 +374,7 @@ class DamagedSysfsTestCase(testtools.TestCase):
         self.assertTrue(found.complete)
         self.assertEqual(('nvidia-231',), tuple(
             t.type_id for t in parent.types))
-        traits = tree_mod.build_tree(found, CONFIG, 'h').providers[0].traits
+        traits = build_tree(found, CONFIG, 'h').providers[0].traits
         self.assertIn('CUSTOM_MDEV_TYPE_NVIDIA_231', traits)
         self.assertFalse(any(t.startswith('CUSTOM_MDEV_SWVER_')
                              for t in traits))

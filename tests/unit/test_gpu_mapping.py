@@ -3,11 +3,13 @@
 import os_traits
 import testtools
 
+from mdev_traits.discovery import gpu_description
 from mdev_traits import gpu_profiles
+from mdev_traits.mapping import desired as desired_mod
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
-from mdev_traits.mapping import gpu_description
+from mdev_traits.mapping import gpu_resolve
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import mdev as mdev_mapping
@@ -33,12 +35,20 @@ def builtin():
 def target(type_name='GRID T4-2Q', description=T4_2Q, vendor='10de',
            device='1eb8', kind=gpu_rules.KIND_MDEV, type_id='nvidia-231',
            address='0000:3b:00.0', physical=None, driver='nvidia'):
-    return gpu.GpuTarget(kind=kind, address=address,
-                         physical_address=physical or address,
-                         vendor=vendor, device=device, driver=driver,
-                         type_id=type_id, type_name=type_name,
-                         description=description,
-                         description_source='sysfs %s/description' % type_id)
+    return gpu_resolve.GpuTarget(
+        kind=kind, address=address, physical_address=physical or address,
+        vendor=vendor, device=device, driver=driver, type_id=type_id,
+        type_name=type_name,
+        description=gpu_description.type_description(description, type_name),
+        description_source='sysfs %s/description' % type_id)
+
+
+def parse_description(text):
+    """(capabilities, problems) of a description, as the mapping reads
+    what discovery parsed."""
+    fields = gpu_description.parse_description(text)
+    return (gpu_resolve.description_capabilities(fields),
+            list(fields.problems))
 
 
 class TestDescription(testtools.TestCase):
@@ -46,31 +56,31 @@ class TestDescription(testtools.TestCase):
     def test_nvidia(self):
         self.assertEqual(({'display_heads': 4, 'max_resolution': '7680x4320',
                            'framebuffer_mb': 2048}, []),
-                         gpu_description.parse_description(T4_2Q))
+                         parse_description(T4_2Q))
 
     def test_gvt_g(self):
         # the guest's graphics memory is low (aperture) + high
         self.assertEqual(({'max_resolution': '1920x1200',
                            'framebuffer_mb': 640}, []),
-                         gpu_description.parse_description(GVT_V5_4))
+                         parse_description(GVT_V5_4))
 
     def test_sizes(self):
         for text, mb in (('1024M', 1024), ('2G', 2048), ('512MB', 512),
                          ('4096', 4096), ('1GiB', 1024),
                          ('1048576K', 1024)):
-            self.assertEqual(mb, gpu_description.parse_description(
+            self.assertEqual(mb, parse_description(
                 'framebuffer=%s' % text)[0]['framebuffer_mb'], text)
 
     def test_garbage_is_reported_not_fatal(self):
-        facts, problems = gpu_description.parse_description(
+        facts, problems = parse_description(
             'num_heads=many, framebuffer=lots, max_resolution=big')
         self.assertEqual({}, facts)
         self.assertEqual(3, len(problems))
         self.assertIn("num_heads='many'", problems[0])
 
     def test_no_description(self):
-        self.assertEqual(({}, []), gpu_description.parse_description(None))
-        self.assertEqual(({}, []), gpu_description.parse_description(
+        self.assertEqual(({}, []), parse_description(None))
+        self.assertEqual(({}, []), parse_description(
             'services=sym, rings=2'))
 
     def test_type_name_framebuffer(self):
@@ -200,7 +210,7 @@ class TestCudaTable(testtools.TestCase):
     """The shipped PCI id table (nvidia.yaml), without NVML."""
 
     def cc(self, device, type_name='NVIDIA X-4C'):
-        resolved = gpu.resolve(
+        resolved = gpu_resolve.resolve(
             target(device=device, type_name=type_name, description=None),
             builtin())
         return resolved.value('cuda_compute_capability')
@@ -238,16 +248,16 @@ class TestCudaTable(testtools.TestCase):
         for name, has_cuda in (('GRID T4-2Q', True), ('GRID T4-4C', True),
                                ('GRID T4-2B', False), ('GRID T4-2B4', False),
                                ('GRID T4-2A', False)):
-            traits = gpu.resolve(target(type_name=name, description=None),
-                                 rs).traits
+            traits = gpu_resolve.resolve(
+                target(type_name=name, description=None), rs).traits
             self.assertEqual(has_cuda, CUSTOM_CUDA % '7_5' in traits, name)
 
     def test_apis_by_series(self):
         rs = builtin()
 
         def traits(name):
-            return gpu.resolve(target(type_name=name, description=None),
-                               rs).traits
+            return gpu_resolve.resolve(
+                target(type_name=name, description=None), rs).traits
         self.assertIn('HW_GPU_API_VULKAN', traits('GRID T4-2Q'))
         self.assertIn('HW_GPU_API_VULKAN', traits('GRID T4-2B'))
         self.assertIn('HW_GPU_API_OPENGL_V4_5', traits('GRID T4-2A'))
@@ -259,7 +269,7 @@ class TestCudaTable(testtools.TestCase):
 
     def test_intel_gvt_g(self):
         rs = builtin()
-        resolved = gpu.resolve(target(
+        resolved = gpu_resolve.resolve(target(
             vendor='8086', device='3e92', driver='i915',
             type_id='i915-GVTg_V5_4', type_name='GVTg_V5_4',
             description=GVT_V5_4), rs)
@@ -275,7 +285,7 @@ class TestCudaTable(testtools.TestCase):
         self.assertEqual('profile intel.yaml:gvt-g',
                          resolved.capabilities['apis'][1])
         # Broadwell: no Vulkan, OpenGL 4.4
-        traits = gpu.resolve(target(
+        traits = gpu_resolve.resolve(target(
             vendor='8086', device='1612', driver='i915',
             type_id='i915-GVTg_V4_2', type_name='GVTg_V4_2',
             description=GVT_V5_4), rs).traits
@@ -286,7 +296,7 @@ class TestCudaTable(testtools.TestCase):
         # drivers/gpu/drm/i915/gvt/vgpu.c, GRAPHICS_VER == 8 ? 4 : 5
         for type_name, device, gen8 in (('GVTg_V4_8', '0bad', True),
                                         ('GVTg_V5_8', '1612', False)):
-            traits = gpu.resolve(target(
+            traits = gpu_resolve.resolve(target(
                 vendor='8086', device=device, driver='i915',
                 type_id='i915-' + type_name, type_name=type_name,
                 description=GVT_V5_4), rs).traits
@@ -309,8 +319,8 @@ class TestCudaTable(testtools.TestCase):
             self.assertEqual(
                 fb_gb * 1024, gpu_description.type_name_framebuffer_mb(name),
                 name)
-            resolved = gpu.resolve(target(device='20b5', type_name=name,
-                                          description=None), rs)
+            resolved = gpu_resolve.resolve(
+                target(device='20b5', type_name=name, description=None), rs)
             self.assertEqual('profile nvidia.yaml:vgpu-c-series',
                              resolved.capabilities['apis'][1], name)
             self.assertTrue(resolved.value('cuda'), name)
@@ -345,7 +355,7 @@ class TestResolve(testtools.TestCase):
                               cuda_compute_capability=(7, 5))
         rs = gpu_rules.RuleSet(builtin=builtin().builtin + (shipped,),
                                operator=(operator,))
-        resolved = gpu.resolve(target(), rs, info)
+        resolved = gpu_resolve.resolve(target(), rs, info)
         caps = resolved.capabilities
         self.assertEqual((4, 'sysfs nvidia-231/description'),
                          caps['display_heads'])
@@ -371,14 +381,14 @@ class TestResolve(testtools.TestCase):
             builtin=builtin().builtin,
             operator=(self.rule('no-cuda', [('kind', ('mdev',))],
                                 [('cuda', None)]),))
-        traits = gpu.resolve(target(), rs).traits
+        traits = gpu_resolve.resolve(target(), rs).traits
         self.assertFalse([t for t in traits if 'CUDA' in t])
 
     def test_later_rule_wins(self):
         rs = gpu_rules.RuleSet(operator=(
             self.rule('a', [], [('display_heads', 8)]),
             self.rule('b', [], [('display_heads', 2)])))
-        resolved = gpu.resolve(target(description=None), rs)
+        resolved = gpu_resolve.resolve(target(description=None), rs)
         self.assertEqual(2, resolved.value('display_heads'))
 
     def test_match_fields(self):
@@ -405,12 +415,13 @@ class TestResolve(testtools.TestCase):
 
 def t4_parent(address='0000:3b:00.0', types=None):
     types = types or (
-        models.MdevType(type_id='nvidia-231', name='GRID T4-2Q',
-                        description=T4_2Q, available_instances=3,
-                        device_api='vfio-pci', instances=('u',)),
-        models.MdevType(type_id='nvidia-226', name='GRID T4-2A',
-                        description=T4_2A, available_instances=8,
-                        device_api='vfio-pci'),
+        gpu_description.describe_mdev_type(models.MdevType(
+            type_id='nvidia-231', name='GRID T4-2Q', description=T4_2Q,
+            available_instances=3, device_api='vfio-pci',
+            instances=('u',))),
+        gpu_description.describe_mdev_type(models.MdevType(
+            type_id='nvidia-226', name='GRID T4-2A', description=T4_2A,
+            available_instances=8, device_api='vfio-pci')),
     )
     return models.MdevParent(
         name=address, bus='pci',
@@ -424,16 +435,18 @@ class TestEnricher(testtools.TestCase):
     def build(self, parents, enabled='nvidia-231', manage=False, gpus=(),
               incomplete=frozenset(), rule_set=None):
         discovery = models.DiscoveryResult(
-            mdev_parents=tuple(parents), gpus=tuple(gpus),
+            mdev_parents=tuple(parents), gpu_infos=tuple(gpus),
             complete=not incomplete, incomplete=incomplete)
         cfg = mdev_mapping.MdevConfig(enabled_types=(enabled,))
         enrich = gpu.make_enricher(rule_set or builtin(), manage=manage)
-        return tree.build_tree(discovery, cfg, 'cn1', enrichers=[enrich])
+        return tree.build_tree(discovery, 'cn1',
+                               [mdev_mapping.kind(cfg, [enrich])])
 
     def test_adds_traits_keeps_contract_v1(self):
         plain = tree.build_tree(
-            models.DiscoveryResult(mdev_parents=(t4_parent(),)),
-            mdev_mapping.MdevConfig(enabled_types=('nvidia-231',)), 'cn1')
+            models.DiscoveryResult(mdev_parents=(t4_parent(),)), 'cn1',
+            [mdev_mapping.kind(
+                mdev_mapping.MdevConfig(enabled_types=('nvidia-231',)))])
         (before,) = plain.providers
         (prov,) = self.build([t4_parent()]).providers
         for trait, sources in before.traits.items():
@@ -494,7 +507,7 @@ class TestEnricher(testtools.TestCase):
                       desired.warnings)
 
     def test_vdpa_and_unknown_parents_untouched(self):
-        other = tree.DesiredProvider(
+        other = desired_mod.DesiredProvider(
             name='cn1_vdpa_x', uuid='u', parent_device='vdpa0',
             mdev_type=None, resource_class=None, inventories={},
             traits={'CUSTOM_VDPA_TYPE_NET': ('x',)}, kind=models.KIND_VDPA)

@@ -142,7 +142,8 @@ class TestMaxInstances(testtools.TestCase):
             enabled_types=types,
             max_instances=((types[0], limit),) if limit else ())
         desired = tree.build_tree(
-            models.DiscoveryResult(mdev_parents=tuple(parents)), cfg, 'cn1')
+            models.DiscoveryResult(mdev_parents=tuple(parents)), 'cn1',
+            [mdev_mapping.kind(cfg)])
         return {p.parent_device: p.inventories.get('VGPU', {}).get('total')
                 for p in desired.providers}
 
@@ -183,7 +184,7 @@ class TestContractV1(testtools.TestCase):
         return tree.build_tree(
             models.DiscoveryResult(mdev_parents=tuple(parents),
                                    complete=complete),
-            cfg, 'cn1', known_traits=known)
+            'cn1', [mdev_mapping.kind(cfg)], known_traits=known)
 
     def test_trait_contract(self):
         desired = self.build([t4_parent()], config('nvidia-231'))

@@ -58,8 +58,8 @@ def build(devices, config=None, complete=True, incomplete=()):
                                    complete=complete,
                                    incomplete=frozenset(incomplete))
     return tree.build_tree(
-        found, mdev_mapping.MdevConfig(), 'cn1',
-        extra_providers=[vdpa.provider_factory(config or vdpa.VdpaConfig())])
+        found, 'cn1', [mdev_mapping.kind(mdev_mapping.MdevConfig()),
+                       vdpa.kind(config or vdpa.VdpaConfig())])
 
 
 class TestLevels(testtools.TestCase):

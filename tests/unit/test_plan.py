@@ -1,7 +1,7 @@
 import testtools
 
+from mdev_traits.mapping import desired as desired_mod
 from mdev_traits.mapping import names
-from mdev_traits.mapping import tree
 from mdev_traits.placement import plan
 from mdev_traits.placement import record
 
@@ -14,13 +14,13 @@ def desired(traits=('CUSTOM_MDEV_TYPE_NVIDIA_231',), total=4, partial=False,
     inv = {'VGPU': {'total': total, 'reserved': 0, 'min_unit': 1,
                     'max_unit': total, 'step_size': 1,
                     'allocation_ratio': 1.0}} if total else {}
-    prov = tree.DesiredProvider(
+    prov = desired_mod.DesiredProvider(
         name=PNAME, uuid=names.provider_uuid(PNAME),
         parent_device='0000:3b:00.0', mdev_type='nvidia-231',
         resource_class='VGPU', inventories=inv,
         traits={t: ('test',) for t in traits}, partial=partial)
-    return tree.DesiredTree(root_name='cn1', providers=(prov,),
-                            complete=complete)
+    return desired_mod.DesiredTree(root_name='cn1', providers=(prov,),
+                                   complete=complete)
 
 
 def snapshot(traits=(), inventories=None, uuid='nova-uuid', gen=5):
@@ -106,16 +106,16 @@ class TestPlanDecorate(testtools.TestCase):
         self.assertIn('does not exist', p.notes[0])
 
     def test_vanished_device_loses_our_traits_only_when_complete(self):
-        tree_ = tree.DesiredTree(root_name='cn1', providers=(),
-                                 complete=True)
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=(),
+                                        complete=True)
         snap = snapshot(('OWNER_NOVA', 'CUSTOM_MDEV_TYPE_NVIDIA_231'))
         own = record.Ownership(traits={
             PNAME: frozenset({'CUSTOM_MDEV_TYPE_NVIDIA_231'})})
         p = plan.plan(tree_, snap, own, 'decorate')
         (op,) = p.ops
         self.assertEqual(('OWNER_NOVA',), op.traits)
-        incomplete = tree.DesiredTree(root_name='cn1', providers=(),
-                                      complete=False)
+        incomplete = desired_mod.DesiredTree(root_name='cn1',
+                                             providers=(), complete=False)
         p = plan.plan(incomplete, snap, own, 'decorate')
         self.assertEqual([], p.ops)
         self.assertEqual(own.traits, p.ownership.traits)
@@ -152,7 +152,7 @@ class TestPlanManage(testtools.TestCase):
 
     def test_vanished_created_by_us_is_deleted(self):
         uuid = names.provider_uuid(PNAME)
-        tree_ = tree.DesiredTree(root_name='cn1', providers=())
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',),
                                       NOVA_INV, uuid=uuid),
                       record.Ownership(resource_classes={
@@ -201,7 +201,7 @@ class TestOwnershipRules(testtools.TestCase):
         own = record.Ownership(traits={nova.name: frozenset({'CUSTOM_GOLD'})})
         snap = snapshot(None)
         snap.providers[nova.name] = nova
-        tree_ = tree.DesiredTree(root_name='cn1', providers=())
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         (op,) = plan.plan(tree_, snap, own, 'decorate').ops
         self.assertEqual(('CUSTOM_GOLD',), op.removed)
         self.assertEqual(('CUSTOM_PCI_VENDOR_10DE',), op.traits)
@@ -235,7 +235,7 @@ class TestOwnershipRules(testtools.TestCase):
         self.assertEqual(1, len(p.conflicts))
         self.assertIn(PNAME, list(p.conflicts.values())[0])
         # not described: not deleted
-        tree_ = tree.DesiredTree(root_name='cn1', providers=())
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snap, record.Ownership(), 'manage')
         self.assertEqual([], p.ops)
         self.assertIn('root_provider_name', list(p.conflicts.values())[0])
@@ -243,7 +243,7 @@ class TestOwnershipRules(testtools.TestCase):
     def test_created_provider_with_another_uuid_is_not_ours(self):
         # nova deleted ours and made its own under the same name
         own = record.Ownership(created={PNAME: UUID})
-        tree_ = tree.DesiredTree(root_name='cn1', providers=())
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snapshot((), inv(4), uuid='nova-uuid'), own,
                       'manage')
         self.assertEqual([], p.ops)
@@ -303,7 +303,7 @@ class TestOwnershipRules(testtools.TestCase):
     def test_vanished_created_provider_records_operator_reserved(self):
         own = record.Ownership(created={PNAME: UUID},
                                resource_classes={PNAME: frozenset({'VGPU'})})
-        tree_ = tree.DesiredTree(root_name='cn1', providers=())
+        tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         (op,) = plan.plan(tree_, snapshot((), inv(4, 2), uuid=UUID), own,
                           'manage').ops
         self.assertEqual({'VGPU': 2}, op.operator_reserved)

@@ -15,6 +15,7 @@ import testtools
 
 from mdev_traits.discovery import mdev as mdev_discovery
 from mdev_traits.mapping import contract
+from mdev_traits.mapping import desired as desired_mod
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
@@ -78,7 +79,9 @@ class TestDiscoveryProperties(testtools.TestCase):
         enabled = tuple({t.type_id for p in found.mdev_parents
                          for t in p.types})
         desired = tree.build_tree(
-            found, mdev_mapping.MdevConfig(enabled_types=enabled), 'cn-1')
+            found, 'cn-1',
+            [mdev_mapping.kind(mdev_mapping.MdevConfig(
+                enabled_types=enabled))])
         for provider in desired.providers:
             for trait in provider.traits:
                 self.assertTrue(
@@ -108,14 +111,15 @@ class TestPlanProperties(testtools.TestCase):
         name = 'cn1_pci_0000_3b_00_0'
         providers = ()
         if not vanished:
-            providers = (tree.DesiredProvider(
+            providers = (desired_mod.DesiredProvider(
                 name=name, uuid=names.provider_uuid(name),
                 parent_device='0000:3b:00.0', mdev_type=None,
                 resource_class=None, inventories={},
                 traits={t: ('test',) for t in wanted}, partial=True),)
-        desired = tree.DesiredTree(root_name='cn1', providers=providers,
-                                   complete=False,
-                                   incomplete=frozenset({'mdev'}))
+        desired = desired_mod.DesiredTree(root_name='cn1',
+                                          providers=providers,
+                                          complete=False,
+                                          incomplete=frozenset({'mdev'}))
         snap = plan.TreeSnapshot(
             root=plan.ProviderState(uuid='r', name='cn1', generation=1),
             providers={name: plan.ProviderState(
@@ -141,8 +145,8 @@ class TestPlanProperties(testtools.TestCase):
     def test_never_removes_what_it_does_not_own(self, present, wanted,
                                                 owned, recorded):
         name = 'cn1_pci_0000_3b_00_0'
-        desired = tree.DesiredTree(root_name='cn1', providers=(
-            tree.DesiredProvider(
+        desired = desired_mod.DesiredTree(root_name='cn1', providers=(
+            desired_mod.DesiredProvider(
                 name=name, uuid='u', parent_device='0000:3b:00.0',
                 mdev_type=None, resource_class=None, inventories={},
                 traits={t: ('test',) for t in wanted}),))

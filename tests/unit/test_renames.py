@@ -1,6 +1,6 @@
 import testtools
 
-from mdev_traits.mapping import tree
+from mdev_traits.mapping import desired as desired_mod
 from mdev_traits import models
 from mdev_traits.placement import plan
 from mdev_traits.placement import record
@@ -14,10 +14,12 @@ INV = {'CUSTOM_MTTY': {'total': 12, 'reserved': 0, 'min_unit': 1,
 
 def desired(name='cn1_mtty_mtty', parent='mtty', inventories=INV,
             kind=models.KIND_MDEV):
-    return tree.DesiredTree(root_name='cn1', providers=(tree.DesiredProvider(
-        name=name, uuid='new-uuid', parent_device=parent, mdev_type='mtty-2',
-        resource_class='CUSTOM_MTTY', inventories=inventories,
-        traits={'CUSTOM_MDEV_TYPE_MTTY_2': ('x',)}, kind=kind),))
+    return desired_mod.DesiredTree(root_name='cn1', providers=(
+        desired_mod.DesiredProvider(
+            name=name, uuid='new-uuid', parent_device=parent,
+            mdev_type='mtty-2', resource_class='CUSTOM_MTTY',
+            inventories=inventories,
+            traits={'CUSTOM_MDEV_TYPE_MTTY_2': ('x',)}, kind=kind),))
 
 
 def snapshot(*states):

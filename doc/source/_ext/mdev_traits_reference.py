@@ -59,11 +59,11 @@ from sphinx.util.nodes import nested_parse_with_titles
 import yaml
 
 from mdev_traits import gpu_profiles
+from mdev_traits.discovery import gpu_description
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu_contract
-from mdev_traits.mapping import gpu_description
 from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements

@@ -1,12 +1,19 @@
-"""What the hardware says about a GPU slice, parsed (pure).
+"""What the hardware says about a GPU slice, parsed (no I/O).
 
 The mdev type's ``description`` in sysfs (heads, maximum resolution,
 framebuffer: :func:`parse_description`) and the NVIDIA vGPU type name
-(framebuffer: :func:`type_name_framebuffer_mb`), as capabilities for
-:func:`mdev_traits.mapping.gpu.resolve`.
+(framebuffer: :func:`type_name_framebuffer_mb`), as the typed
+:class:`mdev_traits.models.TypeDescription` that discovery puts on each
+:class:`~mdev_traits.models.MdevType` (``description_fields``) and each
+vGPU VF (:class:`~mdev_traits.models.PciGpu` ``current_type_fields``):
+the mapping (:func:`mdev_traits.mapping.gpu_resolve.resolve`) reads the
+typed fields, never the text.
 """
 
+import dataclasses
 import re
+
+from mdev_traits import models
 
 # Numbers in what the hardware says are ASCII digits, and short: ``\d``
 # alone would also match other scripts' digits, and int() refuses more
@@ -50,21 +57,21 @@ def parse_resolution(text):
 
 
 def parse_description(text):
-    """Facts in an mdev type's ``description``.
+    """What an mdev type's ``description`` says, as a
+    :class:`~mdev_traits.models.TypeDescription` (without the type name's
+    part: :func:`type_description`).
 
     NVIDIA vGPU types: ``num_heads=4, frl_config=60, framebuffer=2048M,
     max_resolution=5120x2880, max_instance=8``. Intel GVT-g types:
     ``low_gm_size: 128MB\\nhigh_gm_size: 512MB\\nfence: 4\\nresolution:
     1920x1200\\nweight: 4`` (the guest's graphics memory is low + high).
-
-    :returns: ({capability: value}, [problems]) with capabilities among
-        ``display_heads``, ``max_resolution`` ("WxH") and
-        ``framebuffer_mb``.
+    Other fields (``frl_config``, ``max_instance``, ``fence``, ``weight``)
+    are not read: no trait derives from them.
     """
-    facts = {}
+    fields = {}
     problems = []
     if not text:
-        return facts, problems
+        return models.TypeDescription()
     items = {}
     for item in _ITEM_SPLIT_RE.split(text):
         key, sep, value = item.partition('=')
@@ -79,7 +86,7 @@ def parse_description(text):
     if 'num_heads' in items:
         # str.isdigit() is True for "²", which int() refuses
         if _COUNT_RE.match(items['num_heads']):
-            facts['display_heads'] = int(items['num_heads'])
+            fields['display_heads'] = int(items['num_heads'])
         else:
             bad('num_heads')
     for key in ('max_resolution', 'resolution'):
@@ -88,14 +95,14 @@ def parse_description(text):
             if res is None:
                 bad(key)
             else:
-                facts['max_resolution'] = '%dx%d' % res
+                fields['max_resolution'] = res
             break
     if 'framebuffer' in items:
         size = _size_mb(items['framebuffer'])
         if size is None:
             bad('framebuffer')
         else:
-            facts['framebuffer_mb'] = size
+            fields['framebuffer_mb'] = size
     elif 'low_gm_size' in items or 'high_gm_size' in items:
         total = 0
         for key in ('low_gm_size', 'high_gm_size'):
@@ -107,8 +114,8 @@ def parse_description(text):
                     break
                 total += size
         if total:
-            facts['framebuffer_mb'] = total
-    return facts, problems
+            fields['framebuffer_mb'] = total
+    return models.TypeDescription(problems=tuple(problems), **fields)
 
 
 def type_name_framebuffer_mb(type_name):
@@ -119,3 +126,28 @@ def type_name_framebuffer_mb(type_name):
     if not match or int(match.group(1)) == 0:
         return None
     return int(match.group(1)) * 1024
+
+
+def type_description(description, type_name=None):
+    """:class:`~mdev_traits.models.TypeDescription` of a type's
+    ``description`` text and its name."""
+    return dataclasses.replace(
+        parse_description(description),
+        name_framebuffer_mb=type_name_framebuffer_mb(type_name))
+
+
+def describe_mdev_type(mdev_type):
+    """``mdev_type`` with ``description_fields`` parsed from its
+    ``description`` and ``name``."""
+    return dataclasses.replace(mdev_type, description_fields=type_description(
+        mdev_type.description, mdev_type.name))
+
+
+def describe_pci_gpu(gpu):
+    """``gpu`` (a :class:`~mdev_traits.models.PciGpu`) with
+    ``current_type_fields`` parsed from the name of its current vGPU type
+    (a VF has no description)."""
+    name = gpu.current_vgpu_type[1] if gpu.current_vgpu_type else None
+    return dataclasses.replace(gpu,
+                               current_type_fields=type_description(None,
+                                                                    name))
