@@ -361,8 +361,7 @@ class Exporter(object):
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
             raise
-        self.report = health.report(tree, result,
-                                    self.reconciler.executor.held)
+        self.report = health.report(tree, result)
         if self.report.writes:
             LOG.info('%s', health.cycle_line(
                 self.report, self.conf.exporter.root_provider_name))
