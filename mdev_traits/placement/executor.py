@@ -194,6 +194,14 @@ class Executor(object):
             self.holds.set(op.uuid, None)
         return needed
 
+    def _still_held(self, op, generations):
+        """Whether ``op`` would only repeat a reservation in force
+        (:func:`inuse.repeats`) that is still needed."""
+        return isinstance(op, (plan_mod.SetInventories,
+                               plan_mod.DeleteProvider)) and inuse.repeats(
+            self.holds.get(op.uuid), op,
+            generations.get(op.uuid, op.generation)) and self._hold_needed(op)
+
     def _current(self, op, generations):
         """The provider as Placement holds it at the generation the op is
         based on (from the reader's cache, else read again)."""
@@ -337,11 +345,7 @@ class Executor(object):
                     pending = [o for o in pending
                                if getattr(o, 'name', None) != op.name]
                 continue
-            if isinstance(op, (plan_mod.SetInventories,
-                               plan_mod.DeleteProvider)) and inuse.repeats(
-                                   self.holds.get(op.uuid), op,
-                                   generations.get(op.uuid, op.generation)
-                               ) and self._hold_needed(op):
+            if self._still_held(op, generations):
                 # a reservation of inventory in use, still valid
                 continue
             if isinstance(op, plan_mod.SetTraits):
