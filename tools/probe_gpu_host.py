@@ -9,7 +9,6 @@ real /sys and of the recording).
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -127,8 +126,8 @@ def record(facts):
                            os.path.join(stage, extra, name))
     from mdev_traits import ttar
     text = ttar.create(stage, arcname='',
-                       header='Recorded on an NVIDIA H200 host (device '
-                              'machine, Firecracker VM) by tools/probe_gpu_host.py')
+                       header='Recorded from a real GPU host by '
+                              'tools/probe_gpu_host.py')
     ttar.write_archive(os.path.join(OUT, 'h200-host.ttar'), text)
     return stage
 
