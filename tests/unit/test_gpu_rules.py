@@ -5,8 +5,8 @@ import os
 import fixtures
 import testtools
 
-from mdev_traits import gpu_profiles
-from mdev_traits.mapping import gpu_rules
+from mdev_traits.profiles import loader as profiles_loader
+from mdev_traits.profiles import parser as profiles_parser
 
 GOOD = """\
 version: 1
@@ -22,8 +22,8 @@ rules:
 class TestShippedProfiles(testtools.TestCase):
 
     def test_valid_and_named_by_file(self):
-        rules, errors = gpu_profiles.load_directory(
-            gpu_profiles.BUILTIN_DIR, operator=False,
+        rules, errors = profiles_loader.load_directory(
+            profiles_loader.BUILTIN_DIR, operator=False,
             label=os.path.basename)
         self.assertEqual((), errors)
         self.assertEqual({'intel.yaml', 'nvidia.yaml'},
@@ -43,7 +43,7 @@ class TestShippedProfiles(testtools.TestCase):
 class TestValidation(testtools.TestCase):
 
     def error(self, text, operator=True):
-        exc = self.assertRaises(gpu_rules.ProfileError, gpu_rules.parse_text,
+        exc = self.assertRaises(profiles_parser.ProfileError, profiles_parser.parse_text,
                                 text, '/etc/p/site.yaml', operator)
         self.assertNotIn('\n', str(exc))
         return exc
@@ -52,7 +52,7 @@ class TestValidation(testtools.TestCase):
         return 'rules:\n  - name: r1\n' + body
 
     def test_good(self):
-        (rule,) = gpu_rules.parse_text(GOOD, 'site.yaml', operator=True)
+        (rule,) = profiles_parser.parse_text(GOOD, 'site.yaml', operator=True)
         self.assertEqual('gold', rule.name)
         self.assertEqual((('address', ('0000:3b:*',)),
                           ('vendor', ('10de',))), rule.match)
@@ -144,7 +144,7 @@ class TestValidation(testtools.TestCase):
         self.assertIn('not valid YAML', str(exc))
 
     def test_shipped_may_use_standard_traits(self):
-        (rule,) = gpu_rules.parse_text(
+        (rule,) = profiles_parser.parse_text(
             'rules:\n  - {name: a, match: {}, traits: [HW_GPU_API_DXVA]}\n',
             'vendor.yaml', operator=False)
         self.assertEqual(('HW_GPU_API_DXVA',), rule.traits)
@@ -163,11 +163,11 @@ class TestOperatorDirectory(testtools.TestCase):
         return path
 
     def load(self, **kw):
-        return gpu_profiles.load_rule_set(builtin=False, directory=self.dir,
+        return profiles_loader.load_rule_set(builtin=False, directory=self.dir,
                                           **kw)
 
     def test_missing_directory_is_no_rules(self):
-        rs = gpu_profiles.load_rule_set(
+        rs = profiles_loader.load_rule_set(
             builtin=False, directory=os.path.join(self.dir, 'nope'))
         self.assertEqual(((), ()), (rs.operator, rs.errors))
 
@@ -233,8 +233,8 @@ class TestOperatorDirectory(testtools.TestCase):
 
     def test_builtin_plus_operator(self):
         self.write('10-good.yaml', GOOD)
-        rs = gpu_profiles.load_rule_set(builtin=True, directory=self.dir)
+        rs = profiles_loader.load_rule_set(builtin=True, directory=self.dir)
         self.assertTrue(rs.builtin)
         self.assertEqual(['gold'], [r.name for r in rs.operator])
-        rs = gpu_profiles.load_rule_set(builtin=False, directory=None)
+        rs = profiles_loader.load_rule_set(builtin=False, directory=None)
         self.assertEqual((), rs.builtin + rs.operator)

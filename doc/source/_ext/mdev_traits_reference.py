@@ -58,7 +58,6 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 import yaml
 
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import floors
@@ -70,6 +69,7 @@ from mdev_traits.mapping import requirements
 from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits.mapping import vdpa_data
 from mdev_traits.mapping import versions as versions_mod
+from mdev_traits.profiles import loader as profiles_loader
 
 LOG = logging.getLogger(__name__)
 
@@ -337,13 +337,13 @@ def _yaml_value(value):
 
 
 def profiles_tables(location):
-    rules, errors = gpu_profiles.load_builtin()
+    rules, errors = profiles_loader.load_builtin()
     for error in errors:
         LOG.warning('mdev-traits-table: shipped profile: %s', error,
                     location=location)
     loaded = {(r.filename, r.name) for r in rules}
     lines = []
-    for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+    for path in profiles_loader.profile_files(profiles_loader.BUILTIN_DIR):
         filename = os.path.basename(path)
         with open(path, encoding='utf-8') as f:
             data = yaml.safe_load(f)
@@ -424,7 +424,7 @@ class TraitsTable(SphinxDirective):
         self.env.note_dependency(os.path.abspath(__file__))
         for module in SOURCES:
             self.env.note_dependency(inspect.getsourcefile(module))
-        for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+        for path in profiles_loader.profile_files(profiles_loader.BUILTIN_DIR):
             self.env.note_dependency(path)
         lines = TABLES[name](self.get_location())
         content = StringList(lines, source='<mdev-traits-table %s>' % name)
