@@ -24,6 +24,7 @@ KIND_VGPU_VF = 'vgpu-vf'
 KIND_PASSTHROUGH = 'passthrough'
 KINDS = (KIND_MDEV, KIND_VGPU_VF, KIND_PASSTHROUGH)
 
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
     """One validated rule."""
