@@ -157,7 +157,8 @@ SET = {
 assert tuple(SET['properties']) == gpu_contract.CAPABILITIES
 
 RULE = {
-    'description': 'one rule: the GPUs it matches, what it sets and adds',
+    'description': 'one rule: the GPUs it matches, the capabilities it '
+                   'sets and the traits it adds (at least one of them)',
     'type': 'object',
     'properties': {
         'name': {
