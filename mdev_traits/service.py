@@ -16,10 +16,10 @@ from oslo_log import log as logging
 from mdev_traits.conf import devices as devices_conf
 from mdev_traits.conf import exporter as exporter_conf
 from mdev_traits.discovery import base as discovery_base
-from mdev_traits import gpu_profiles
 from mdev_traits import health
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import floors as floors_mod
+from mdev_traits.mapping import gpu as gpu_mapping
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.mapping import vdpa as vdpa_mapping
@@ -30,6 +30,7 @@ from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits.placement import state as state_mod
+from mdev_traits.profiles import loader as profiles_loader
 
 LOG = logging.getLogger(__name__)
 
@@ -221,6 +222,30 @@ def check_sysfs_root(conf):
     return discovery_base.root_error(conf.exporter.sysfs_root)
 
 
+def rule_set_from_conf(conf):
+    """The shipped profiles and the operator's rules ([profiles])."""
+    return profiles_loader.load_rule_set(
+        builtin=conf.profiles.builtin, directory=conf.profiles.directory,
+        max_bytes=conf.profiles.max_file_size)
+
+
+def gpu_enrichers(conf):
+    """The GPU capability enricher(s) for ``conf``: [] when disabled (or
+    when ``conf`` has no [profiles] group)."""
+    try:
+        group = conf.profiles
+        enabled = group.enabled
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return []
+    if not enabled:
+        return []
+    return [gpu_mapping.make_enricher(
+        rule_set_from_conf(conf),
+        manage=conf.exporter.mode == exporter_conf.MODE_MANAGE,
+        display_heads_inventory=group.display_head_inventory,
+        floors=floors_from_conf(conf))]
+
+
 def mapping_extensions(conf, mdev_config=None):
     """The kinds of hardware (:class:`mdev_traits.mapping.kinds.
     HardwareKind`) for :func:`build_tree`, each a pure provider factory
@@ -237,8 +262,7 @@ def mapping_extensions(conf, mdev_config=None):
     """
     if mdev_config is None:
         mdev_config = mdev_config_from_conf(conf)
-    enrichers = list(gpu_profiles.enrichers_from_conf(
-        conf, floors_from_conf(conf)))
+    enrichers = list(gpu_enrichers(conf))
     # last: at most [exporter] max_traits_per_provider per GPU provider
     enrichers.append(budget.make_limiter(
         conf.exporter.max_traits_per_provider))
@@ -362,8 +386,7 @@ class Exporter(object):
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
             raise
-        self.report = health.report(tree, result,
-                                    self.reconciler.executor.held)
+        self.report = health.report(tree, result)
         if self.report.writes:
             LOG.info('%s', health.cycle_line(
                 self.report, self.conf.exporter.root_provider_name))

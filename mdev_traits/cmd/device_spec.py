@@ -34,7 +34,6 @@ import sys
 from oslo_config import cfg
 
 from mdev_traits.discovery import base as discovery_base
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import gpu_device_spec
 from mdev_traits import models
 from mdev_traits import service
@@ -64,7 +63,7 @@ def entries_for(conf, collectors=None):
             SOURCES, conf.exporter.sysfs_root)
     found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
     warnings = list(found.errors)
-    rule_set = gpu_profiles.rule_set_from_conf(conf)
+    rule_set = service.rule_set_from_conf(conf)
     warnings.extend(rule_set.errors)
     kind = gpu_device_spec.kind(rule_set, service.floors_from_conf(conf))
     entries = kind.device_spec(found, warnings)

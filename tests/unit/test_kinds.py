@@ -8,7 +8,7 @@ import testtools
 from mdev_traits.discovery import gpu_description
 from mdev_traits.discovery import mdev as mdev_discovery
 from mdev_traits.discovery import vgpu_vf
-from mdev_traits import gpu_profiles
+
 from mdev_traits.mapping import desired
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_device_spec
@@ -19,6 +19,7 @@ from mdev_traits.mapping import names
 from mdev_traits.mapping import tree
 from mdev_traits.mapping import vdpa
 from mdev_traits import models
+from mdev_traits.profiles import loader as profiles_loader
 from mdev_traits.testing import sysfs_builder
 
 T4_2Q = ('num_heads=4, frl_config=60, framebuffer=2048M, '
@@ -182,7 +183,7 @@ class TestBuildTree(testtools.TestCase):
 
     def test_a_kind_without_a_factory_adds_nothing(self):
         found = models.DiscoveryResult(mdev_parents=(t4_parent(),))
-        rules, _errors = gpu_profiles.load_builtin()
+        rules, _errors = profiles_loader.load_builtin()
         pci_gpus = gpu_device_spec.kind(gpu_rules.RuleSet(builtin=rules))
         self.assertIsNone(pci_gpus.providers)
         self.assertEqual(models.KIND_GPU, pci_gpus.name)
@@ -197,7 +198,7 @@ class TestPciGpuKind(testtools.TestCase):
     def test_device_spec_entries_through_the_kind(self):
         fake = self.useFixture(sysfs_builder.FakeSysfs(sample='gpu-host-4'))
         found = vgpu_vf.VgpuVfCollector(fake.root).collect()
-        rules, _errors = gpu_profiles.load_builtin()
+        rules, _errors = profiles_loader.load_builtin()
         rule_set = gpu_rules.RuleSet(builtin=rules)
         warnings = []
         entries = gpu_device_spec.kind(rule_set).device_spec(found, warnings)
@@ -271,7 +272,7 @@ class TestDescriptionInDiscovery(testtools.TestCase):
                          gpu_description.type_description(None, None))
 
     def test_mapping_reads_the_typed_fields_not_the_text(self):
-        rules, _errors = gpu_profiles.load_builtin()
+        rules, _errors = profiles_loader.load_builtin()
         enrich = gpu.make_enricher(gpu_rules.RuleSet(builtin=rules))
         parsed = t4_parent()
         # the same text, not parsed by discovery: nothing from it
