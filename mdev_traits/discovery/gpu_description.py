@@ -68,10 +68,16 @@ def parse_description(text):
     Other fields (``frl_config``, ``max_instance``, ``fence``, ``weight``)
     are not read: no trait derives from them.
     """
+    fields, problems = _parse(text)
+    return models.TypeDescription(problems=tuple(problems), **fields)
+
+
+def _parse(text):
+    """({TypeDescription field: value}, [problems]) of a description."""
     fields = {}
     problems = []
     if not text:
-        return models.TypeDescription()
+        return fields, problems
     items = {}
     for item in _ITEM_SPLIT_RE.split(text):
         key, sep, value = item.partition('=')
@@ -115,7 +121,7 @@ def parse_description(text):
                 total += size
         if total:
             fields['framebuffer_mb'] = total
-    return models.TypeDescription(problems=tuple(problems), **fields)
+    return fields, problems
 
 
 def type_name_framebuffer_mb(type_name):
@@ -131,9 +137,10 @@ def type_name_framebuffer_mb(type_name):
 def type_description(description, type_name=None):
     """:class:`~mdev_traits.models.TypeDescription` of a type's
     ``description`` text and its name."""
-    return dataclasses.replace(
-        parse_description(description),
-        name_framebuffer_mb=type_name_framebuffer_mb(type_name))
+    fields, problems = _parse(description)
+    return models.TypeDescription(
+        problems=tuple(problems),
+        name_framebuffer_mb=type_name_framebuffer_mb(type_name), **fields)
 
 
 def describe_mdev_type(mdev_type):

@@ -301,10 +301,12 @@ class MdevCollector(base.Collector):
             devices = sysfs.list_names(prefix + 'devices') or ()
             instances.update(d.lower() for d in devices if UUID_RE.match(d))
 
-        mdev_type = gpu_description.describe_mdev_type(models.MdevType(
+        name = read(sysfs.read_attr, 'name')
+        description = read(sysfs.read_attr, 'description')
+        mdev_type = models.MdevType(
             type_id=type_id,
-            name=read(sysfs.read_attr, 'name'),
-            description=read(sysfs.read_attr, 'description'),
+            name=name,
+            description=description,
             available_instances=available,
             device_api=read(sysfs.read_attr, 'device_api', mandatory=True),
             software_version=read(sysfs.read_attr, 'software_version'),
@@ -313,6 +315,8 @@ class MdevCollector(base.Collector):
             dynamic_resources=read(sysfs.read_list,
                                    'dynamic_resources') or (),
             instances=tuple(sorted(instances)),
-        ))
+            description_fields=gpu_description.type_description(
+                description, name),
+        )
         self._check_exists(type_dir, 'type')
         return mdev_type
