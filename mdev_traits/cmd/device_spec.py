@@ -37,7 +37,6 @@ from mdev_traits.discovery import base as discovery_base
 from mdev_traits import gpu_profiles
 from mdev_traits.mapping import gpu_device_spec
 from mdev_traits import models
-from mdev_traits import service
 
 # the sources this subcommand always runs, whatever discovery_sources says
 SOURCES = ('vgpu_vf', 'nvml')
@@ -57,17 +56,20 @@ cli_opts = [
 ]
 
 
-def entries_for(conf, collectors=None):
-    """(entries, warnings, complete) for the host ``conf`` describes."""
+def entries_for(settings, collectors=None):
+    """(entries, warnings, complete) for the host ``settings`` describe."""
+    sysfs_root = settings.exporter.sysfs_root
     if collectors is None:
-        collectors = discovery_base.load_collectors(
-            SOURCES, conf.exporter.sysfs_root)
-    found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
+        collectors = discovery_base.load_collectors(SOURCES, sysfs_root)
+    found = discovery_base.discover(collectors, sysfs_root)
     warnings = list(found.errors)
-    rule_set = gpu_profiles.rule_set_from_conf(conf)
+    profiles = settings.profiles
+    rule_set = gpu_profiles.load_rule_set(
+        builtin=profiles.builtin, directory=profiles.directory,
+        max_bytes=profiles.max_file_size)
     warnings.extend(rule_set.errors)
     entries = gpu_device_spec.device_spec_entries(
-        found, rule_set, warnings, floors=service.floors_from_conf(conf))
+        found, rule_set, warnings, floors=profiles.floors)
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)
 
@@ -101,8 +103,8 @@ def render_json(entries):
     } for e in entries], indent=2, sort_keys=True) + '\n'
 
 
-def run(conf):
-    entries, warnings, complete = entries_for(conf)
+def run(conf, settings):
+    entries, warnings, complete = entries_for(settings)
     for warning in warnings:
         sys.stderr.write('mdev-traits-exporter device-spec: warning: %s\n'
                          % warning)

@@ -102,17 +102,19 @@ def dynamic_settings(sysfs_root, uuid, mdev_type):
     return settings
 
 
-def source_requirements(conf, found=None):
-    """Requirements of the device named on the command line."""
+def source_requirements(conf, settings, found=None):
+    """Requirements of the device named on the command line (``conf``:
+    its options; ``settings``: the configuration)."""
     choices = [bool(conf.mdev), bool(conf.parent or conf.mdev_type),
                bool(conf.vdpa_device)]
     if sum(choices) != 1:
         raise UsageError('name one device: --mdev UUID, --parent DEVICE '
                          '--type TYPE, or --vdpa NAME')
     if found is None:
-        found = service.discover(conf, full=True)
-    root_name = conf.exporter.root_provider_name
-    extra_providers, enrichers = service.mapping_extensions(conf)
+        found = service.discover(settings, full=True)
+    root_name = settings.exporter.root_provider_name
+    floors = settings.profiles.floors
+    extra_providers, enrichers = service.mapping_extensions(settings)
     if conf.vdpa_device:
         tree = tree_mod.build_tree(
             found, mdev_mapping.MdevConfig(), root_name,
@@ -124,19 +126,19 @@ def source_requirements(conf, found=None):
                              conf.vdpa_device)
         return provider, req_mod.requirements(
             provider.trait_names, provider.resource_class,
-            floors=service.floors_from_conf(conf))
+            floors=floors)
     if conf.mdev:
         parent, mdev_type = find_mdev(found, conf.mdev)
         if parent is None:
             raise UsageError('no mdev %s under %s/bus/mdev/devices' % (
-                conf.mdev, conf.exporter.sysfs_root))
+                conf.mdev, settings.exporter.sysfs_root))
     else:
         if not (conf.parent and conf.mdev_type):
             raise UsageError('--parent and --type go together')
         parent, mdev_type = find_parent_type(found, conf.parent,
                                              conf.mdev_type)
     check_version(parent, mdev_type)
-    configured = service.mdev_config_from_conf(conf)
+    configured = settings.mdev
     # the mdev's own type on its parent, whatever is enabled now
     pinned = mdev_mapping.MdevConfig(
         enabled_types=(mdev_type.type_id,),
@@ -148,11 +150,11 @@ def source_requirements(conf, found=None):
         dataclasses.replace(found, mdev_parents=(parent,)), pinned,
         root_name, enrichers=enrichers)
     provider = tree.providers[0]
-    settings = dynamic_settings(conf.exporter.sysfs_root, conf.mdev,
-                                mdev_type)
+    dynamic = dynamic_settings(settings.exporter.sysfs_root, conf.mdev,
+                               mdev_type)
     return provider, req_mod.requirements(
-        provider.trait_names, provider.resource_class, settings,
-        floors=service.floors_from_conf(conf),
+        provider.trait_names, provider.resource_class, dynamic,
+        floors=floors,
         not_required=[(t, req_mod.COMPATIBLE_TYPE_REASON) for t in
                       mdev_mapping.compatible_type_traits(mdev_type)])
 
@@ -259,9 +261,9 @@ def print_check(result):
             provider))
 
 
-def run(conf):
+def run(conf, settings):
     try:
-        provider, reqs = source_requirements(conf)
+        provider, reqs = source_requirements(conf, settings)
     except UsageError as exc:
         sys.stderr.write('mdev-traits-exporter requirements: error: %s\n' %
                          exc)
@@ -270,7 +272,7 @@ def run(conf):
     result = None
     status = 0
     if conf.check:
-        client = client_mod.client_from_conf(conf)
+        client = client_mod.new_client(settings.placement.connect)
         try:
             result = check(client, reqs)
         except client_mod.PlacementUnavailable as exc:
