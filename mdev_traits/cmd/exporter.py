@@ -109,10 +109,6 @@ def version():
     return pbr.version.VersionInfo('mdev-traits').version_string()
 
 
-# every check of a configuration, before its settings are used
-validate = check_devices.validate
-
-
 def warn_unknown(conf):
     """Log the options and sections of the exporter's own file (the last
     ``--config-file``) that it does not know."""

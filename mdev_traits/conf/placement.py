@@ -162,4 +162,3 @@ def adapter_from_conf(conf, group=GROUP, outcome=None):
     sess = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
     return client_mod.proxy_from_session(
         sess, cloud_region.from_conf(conf, session=sess), outcome=outcome)
-

@@ -12,6 +12,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
 from mdev_traits.placement import plan as plan_mod  # noqa: F401
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
@@ -197,7 +198,7 @@ class PlacementTestCase(testtools.TestCase):
     def exporter(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], exporter_cmd.validate(conf))
+        self.assertEqual([], check_devices.validate(conf))
         return service.Exporter(conf)
 
     def run_cli(self, *args):

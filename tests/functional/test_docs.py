@@ -55,6 +55,7 @@ from keystoneauth1 import loading as ks_loading
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
 from mdev_traits import conf as mdev_conf
 from mdev_traits.mapping import gpu_contract
 from mdev_traits import service
@@ -473,7 +474,7 @@ class GuideCloud(object):
     def publish(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        errors = exporter_cmd.validate(conf)
+        errors = check_devices.validate(conf)
         if errors:
             raise AssertionError(errors)
         exporter = service.Exporter(conf)

@@ -17,6 +17,8 @@ import os_traits
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
@@ -26,7 +28,6 @@ from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 from mdev_traits.placement import plan
 from mdev_traits.placement import record
-from mdev_traits import service
 
 # the device's own features as read over netlink (VDPA_ATTR_DEV_FEATURES
 # of an mlx5 VF device created without device_features: mlx5_vnet.c
@@ -419,8 +420,8 @@ class TestConfigFromConf(testtools.TestCase):
                     'physnet1:ens1f1np1\n')
         conf = exporter_cmd.build_conf()
         conf(['--config-file', path], project='mdev-traits')
-        self.assertEqual([], exporter_cmd.validate(conf))
-        config = service.vdpa_config_from_conf(conf)
+        self.assertEqual([], check_devices.validate(conf))
+        config = settings_mod.load(conf).vdpa
         self.assertTrue(config.manage)
         self.assertEqual('CUSTOM_NIC_NET', config.resource_class_for('net'))
         self.assertEqual('CUSTOM_DISK', config.resource_class_for('block'))
@@ -437,6 +438,6 @@ class TestConfigFromConf(testtools.TestCase):
                 f.write('[vdpa]\n%s\n' % line)
             conf = exporter_cmd.build_conf()
             conf(['--config-file', path], project='mdev-traits')
-            errors = exporter_cmd.validate(conf)
+            errors = check_devices.validate(conf)
             self.assertTrue(errors, line)
             self.assertIn('[vdpa]', errors[0])
