@@ -49,6 +49,7 @@ import uuid
 import os_traits
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits import demo
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import names
@@ -97,7 +98,7 @@ def sample_traits(workdir, extra=''):
     conf(['--config-file', conf_path], project='mdev-traits')
     known = frozenset(versions.bucket('nvidia', 535, k)
                       for k in FLEET_MINORS)
-    tree = service.desired_tree(conf, known_traits=known)
+    tree = service.desired_tree(settings_mod.load(conf), known_traits=known)
     return dict(tree.providers[0].traits)
 
 

@@ -195,11 +195,19 @@ class PlacementTestCase(testtools.TestCase):
         os.chmod(path, 0o600)
         return path
 
-    def exporter(self, conf_path):
+    def load_conf(self, conf_path):
+        """The parsed configuration object of ``conf_path``, validated."""
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
         self.assertEqual([], check_devices.validate(conf))
-        return service.Exporter(conf)
+        return conf
+
+    def exporter(self, conf_path):
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', conf_path], project='mdev-traits')
+        settings, errors = check_devices.checked_settings(conf)
+        self.assertEqual([], errors)
+        return service.Exporter(settings)
 
     def run_cli(self, *args):
         return subprocess.run(

@@ -56,6 +56,7 @@ import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check_devices
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits import conf as mdev_conf
 from mdev_traits.mapping import gpu_contract
 from mdev_traits import service
@@ -440,9 +441,10 @@ class GuideCloud(object):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
         conf.set_override('mode', 'manage', group='exporter')
-        found = service.discover(conf)
+        settings = settings_mod.load(conf)
+        found = service.discover(settings)
         parents = {p.name: p for p in found.mdev_parents}
-        tree = service.desired_tree(conf)
+        tree = service.desired_tree(settings)
         for provider in tree.providers:
             inv = provider.inventories.get(gpu_contract.VGPU_RESOURCE_CLASS)
             if not inv:
@@ -474,10 +476,10 @@ class GuideCloud(object):
     def publish(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        errors = check_devices.validate(conf)
+        settings, errors = check_devices.checked_settings(conf)
         if errors:
             raise AssertionError(errors)
-        exporter = service.Exporter(conf)
+        exporter = service.Exporter(settings)
         result = exporter.cycle()
         if not result.ok:
             raise AssertionError(result.outcome.failed)

@@ -209,7 +209,7 @@ class TestDecorateMode(base.PlacementTestCase):
         _, conf = self.make_host('race', [('0000:3b:00.0', '535.129.03')],
                                  mode='decorate', create_root=False)
         exporter = self.exporter(conf)
-        tree = base.service.desired_tree(exporter.conf)
+        tree = base.service.desired_tree(exporter.settings)
         rec = exporter.reconciler
         _, ownership, the_plan = rec.plan(tree)
         # nova writes between our read and our write

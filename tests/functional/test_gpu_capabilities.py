@@ -63,7 +63,7 @@ class GpuHostsMixin(object):
         exporter = self.exporter(conf)
         if nvml_module is not None:
             exporter.collectors.append(nvml.NvmlCollector(
-                exporter.conf.exporter.sysfs_root, nvml=nvml_module))
+                exporter.settings.exporter.sysfs_root, nvml=nvml_module))
         result = exporter.cycle()
         self.assertTrue(result.ok, result.outcome.failed)
         return exporter

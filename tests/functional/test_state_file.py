@@ -105,7 +105,7 @@ class TestStateFile(base.PlacementTestCase):
             self.assertEqual(before, f.read())
         # the daemon keeps running and publishes nothing while it is there
         builder.write('module/nvidia/version', '535.161.07')
-        daemon = daemon_mod.Daemon(self.exporter(conf).conf)
+        daemon = daemon_mod.Daemon(self.load_conf(conf))
         self.assertFalse(daemon.run_cycle())
         self.assertFalse(daemon.run_cycle())
         self.assertEqual(2, daemon.failures)
