@@ -12,6 +12,8 @@ import os
 import re
 import stat
 
+from oslo_config import cfg
+
 from mdev_traits.conf import check
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.mapping import floors as floors_mod
@@ -158,12 +160,18 @@ def checked_settings(conf):
     and what is allowed (oslo.config checks values lazily); then the
     devices nova would refuse and the ladder floors. The settings are
     built once, here, when there is no error."""
+    try:
+        # the [mdev_<type>] groups, once per load (their values are read
+        # below); a bad enabled_mdev_types is one of the value errors
+        settings_mod.register_dynamic_opts(conf)
+    except (cfg.Error, ValueError):
+        pass
     errors = check.value_errors(conf)
     if errors:
         return None, errors
     floor_error = None
     try:
-        settings = settings_mod.load(conf)
+        settings = settings_mod.build(conf)
         mdev_config = settings.mdev
     except floors_mod.FloorError as exc:
         settings, floor_error = None, exc

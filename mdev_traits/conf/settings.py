@@ -142,8 +142,7 @@ def register_dynamic_opts(conf):
 
 def mdev_config(conf):
     """nova's ``[devices]``/``[mdev_<type>]`` options as a pure
-    :class:`mdev_mapping.MdevConfig` (registers the dynamic groups)."""
-    register_dynamic_opts(conf)
+    :class:`mdev_mapping.MdevConfig` (the dynamic groups registered)."""
     enabled = tuple(conf[devices_conf.GROUP].enabled_mdev_types)
     addresses = []
     classes = []
@@ -202,12 +201,19 @@ def discovery_settings(conf, enabled_types):
 
 
 def load(conf):
-    """The :class:`Settings` of the parsed configuration ``conf``.
+    """The :class:`Settings` of the parsed configuration ``conf``: the
+    dynamic groups are registered, then every option is read once.
 
     :raises floors_mod.FloorError: see :func:`profiles_settings`.
     :raises oslo_config.cfg.Error, ValueError: a value that is not valid
         (:func:`mdev_traits.conf.check.value_errors` says which, in words).
     """
+    register_dynamic_opts(conf)
+    return build(conf)
+
+
+def build(conf):
+    """:func:`load` once the dynamic groups are registered."""
     exporter = exporter_settings(conf)
     mdev = mdev_config(conf)
     metrics = conf.metrics
