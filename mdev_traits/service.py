@@ -2,7 +2,9 @@
 
 The daemon (:mod:`mdev_traits.daemon`) and the CLI only call into this
 module; the three layers stay apart: discovery (I/O, plain dataclasses),
-mapping (pure), reconciler (Placement side effects).
+mapping (pure), reconciler (Placement side effects). Everything here
+takes :class:`mdev_traits.conf.settings.Settings`, built once per load or
+reload, never the configuration object.
 """
 
 import time

@@ -64,7 +64,7 @@ class TestFleetBuckets(base.PlacementTestCase):
         # requirements keeps asking for the source's own bucket
         proc = self.run_cli(
             'requirements', '--config-file',
-            source.conf.config_file[0], '--parent', '0000:3b:00.0',
+            source.settings.config_files[0], '--parent', '0000:3b:00.0',
             '--type', 'nvidia-231', '--format', 'json')
         self.assertEqual(0, proc.returncode, proc.stderr)
         required = [r['trait'] for r in json.loads(proc.stdout)['required']]
