@@ -55,7 +55,7 @@ def _short(text):
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 3] + '...'
 
 
-def held_back(tree, result, held_uuids):
+def held_back(tree, result):
     """What this cycle did not do, and why: one line each."""
     lines = []
     if not tree.complete or tree.incomplete:
@@ -71,8 +71,7 @@ def held_back(tree, result, held_uuids):
                          len(partial), ', '.join(partial[:3]),
                          ', ...' if len(partial) > 3 else '', why))
     lines.extend(result.plan.notes)
-    held = sorted({op.name for op in result.plan.ops
-                   if getattr(op, 'uuid', None) in held_uuids})
+    held = sorted(result.held)
     if held:
         lines.append('inventory in use kept reserved until its consumers '
                      'are gone: %s' % ', '.join(held))
@@ -81,7 +80,7 @@ def held_back(tree, result, held_uuids):
     return tuple(_short(line) for line in lines[:MAX_HELD_BACK])
 
 
-def report(tree, result, held_uuids=()):
+def report(tree, result):
     """A :class:`CycleReport` of a cycle that reached Placement."""
     counts = dict(created=0, deleted=0, traits_added=0, traits_removed=0,
                   inventories=0)
@@ -100,7 +99,7 @@ def report(tree, result, held_uuids=()):
         writes=result.outcome.done, refused=len(result.outcome.failed),
         full=(result.ok and tree.complete and not tree.incomplete
               and not any(p.partial for p in tree.providers)),
-        held_back=held_back(tree, result, set(held_uuids)), **counts)
+        held_back=held_back(tree, result), **counts)
 
 
 def failed(error):

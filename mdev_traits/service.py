@@ -12,7 +12,6 @@ import time
 from oslo_log import log as logging
 
 from mdev_traits.discovery import base as discovery_base
-from mdev_traits import gpu_profiles
 from mdev_traits import health
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import gpu as gpu_mapping
@@ -25,8 +24,17 @@ from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits.placement import state as state_mod
+from mdev_traits.profiles import loader as profiles_loader
 
 LOG = logging.getLogger(__name__)
+
+
+def rule_set(settings):
+    """The shipped profiles and the operator's rules ([profiles])."""
+    profiles = settings.profiles
+    return profiles_loader.load_rule_set(
+        builtin=profiles.builtin, directory=profiles.directory,
+        max_bytes=profiles.max_file_size)
 
 
 def gpu_enrichers(settings):
@@ -36,11 +44,8 @@ def gpu_enrichers(settings):
     profiles = settings.profiles
     if not profiles.enabled:
         return []
-    rule_set = gpu_profiles.load_rule_set(
-        builtin=profiles.builtin, directory=profiles.directory,
-        max_bytes=profiles.max_file_size)
     return [gpu_mapping.make_enricher(
-        rule_set, manage=settings.exporter.manage,
+        rule_set(settings), manage=settings.exporter.manage,
         display_heads_inventory=profiles.display_head_inventory,
         floors=profiles.floors)]
 
@@ -188,8 +193,7 @@ class Exporter(object):
         except reconciler_mod.NothingPublished as exc:
             self._state_change(str(exc))
             raise
-        self.report = health.report(tree, result,
-                                    self.reconciler.executor.held)
+        self.report = health.report(tree, result)
         if self.report.writes:
             LOG.info('%s', health.cycle_line(
                 self.report, self.settings.exporter.root_provider_name))

@@ -34,9 +34,9 @@ import sys
 from oslo_config import cfg
 
 from mdev_traits.discovery import base as discovery_base
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import gpu_device_spec
 from mdev_traits import models
+from mdev_traits import service
 
 # the sources this subcommand always runs, whatever discovery_sources says
 SOURCES = ('vgpu_vf', 'nvml')
@@ -63,13 +63,10 @@ def entries_for(settings, collectors=None):
         collectors = discovery_base.load_collectors(SOURCES, sysfs_root)
     found = discovery_base.discover(collectors, sysfs_root)
     warnings = list(found.errors)
-    profiles = settings.profiles
-    rule_set = gpu_profiles.load_rule_set(
-        builtin=profiles.builtin, directory=profiles.directory,
-        max_bytes=profiles.max_file_size)
+    rule_set = service.rule_set(settings)
     warnings.extend(rule_set.errors)
     entries = gpu_device_spec.device_spec_entries(
-        found, rule_set, warnings, floors=profiles.floors)
+        found, rule_set, warnings, floors=settings.profiles.floors)
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)
 

@@ -17,18 +17,17 @@ would let a VM go to any driver version).
 
 import dataclasses
 import json
-import os
 import sys
-import urllib.parse
 
 from oslo_config import cfg
 
-from mdev_traits.discovery import sysfs
+from mdev_traits.discovery import mdev_instance
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
 from mdev_traits.mapping import requirements as req_mod
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import queries
 from mdev_traits import service
 
 FORMATS = ('extra-specs', 'osc', 'json')
@@ -62,46 +61,6 @@ def _out(text=''):
     sys.stdout.write(text + '\n')
 
 
-def find_mdev(found, uuid):
-    """(parent, type) that hold the mdev ``uuid``, or (None, None)."""
-    uuid = uuid.lower()
-    for parent in found.mdev_parents:
-        for mdev_type in parent.types:
-            if uuid in mdev_type.instances:
-                return parent, mdev_type
-    return None, None
-
-
-def find_parent_type(found, parent_name, type_id):
-    for parent in found.mdev_parents:
-        if parent.name.lower() == parent_name.lower():
-            mdev_type = parent.get_type(type_id)
-            if mdev_type is None:
-                raise UsageError('parent %s offers no type %s (it offers: '
-                                 '%s)' % (parent.name, type_id,
-                                          ', '.join(parent.type_ids)))
-            return parent, mdev_type
-    raise UsageError('no mdev parent %s on this host (parents: %s)' % (
-        parent_name, ', '.join(p.name for p in found.mdev_parents)
-        or 'none'))
-
-
-def dynamic_settings(sysfs_root, uuid, mdev_type):
-    """dynamic_resources of the type, with the mdev's current values."""
-    settings = []
-    for attr in mdev_type.dynamic_resources:
-        value = None
-        if uuid:
-            path = os.path.join(sysfs_root, 'bus', 'mdev', 'devices',
-                                uuid.lower(), attr)
-            try:
-                value = sysfs.read_attr(path)
-            except sysfs.SysfsReadError:
-                value = None
-        settings.append((attr, value))
-    return settings
-
-
 def source_requirements(conf, settings, found=None):
     """Requirements of the device named on the command line (``conf``:
     its options; ``settings``: the configuration)."""
@@ -128,15 +87,19 @@ def source_requirements(conf, settings, found=None):
             provider.trait_names, provider.resource_class,
             floors=floors)
     if conf.mdev:
-        parent, mdev_type = find_mdev(found, conf.mdev)
-        if parent is None:
+        source = mdev_instance.find_mdev(found, conf.mdev)
+        if source is None:
             raise UsageError('no mdev %s under %s/bus/mdev/devices' % (
                 conf.mdev, settings.exporter.sysfs_root))
     else:
         if not (conf.parent and conf.mdev_type):
             raise UsageError('--parent and --type go together')
-        parent, mdev_type = find_parent_type(found, conf.parent,
-                                             conf.mdev_type)
+        try:
+            source = mdev_instance.find_parent_type(found, conf.parent,
+                                                    conf.mdev_type)
+        except mdev_instance.NotFound as exc:
+            raise UsageError(str(exc))
+    parent, mdev_type = source.parent, source.mdev_type
     check_version(parent, mdev_type)
     configured = settings.mdev
     # the mdev's own type on its parent, whatever is enabled now
@@ -150,8 +113,9 @@ def source_requirements(conf, settings, found=None):
         dataclasses.replace(found, mdev_parents=(parent,)), pinned,
         root_name, enrichers=enrichers)
     provider = tree.providers[0]
-    dynamic = dynamic_settings(settings.exporter.sysfs_root, conf.mdev,
-                               mdev_type)
+    dynamic = [(s.attribute, s.value) for s in
+               mdev_instance.dynamic_settings(settings.exporter.sysfs_root,
+                                              source)]
     return provider, req_mod.requirements(
         provider.trait_names, provider.resource_class, dynamic,
         floors=floors,
@@ -181,41 +145,21 @@ def check_version(parent, mdev_type):
 def check(client, reqs):
     """{'query', 'qualifying': {host: [providers]},
     'lacking': {host: (provider, [missing traits])}}."""
-    rc = reqs.resource_class or 'VGPU'
-    resp = client.get('/allocation_candidates?%s' % reqs.query())
+    name_of = queries.ProviderNames(client)
     qualifying = {}
-    names_ = {}
-
-    def name_of(uuid):
-        if uuid not in names_:
-            r = client.get('/resource_providers/%s' % uuid)
-            names_[uuid] = r.body['name'] if r.ok else uuid
-        return names_[uuid]
-
-    if resp.ok:
-        summaries = resp.body.get('provider_summaries', {})
-        for ar in resp.body.get('allocation_requests', []):
-            for rp_uuid in ar['allocations']:
-                root = summaries[rp_uuid]['root_provider_uuid']
-                qualifying.setdefault(name_of(root), set()).add(
-                    name_of(rp_uuid))
-    elif resp.status != 400:
-        raise client_mod.PlacementUnavailable('%s: %s' % (
-            resp, resp.error_detail))
+    for root, rp_uuid in queries.candidates(client, reqs.query()):
+        qualifying.setdefault(name_of(root), set()).add(name_of(rp_uuid))
     # Hosts with free capacity of the resource class that do not qualify
     lacking = {}
-    free = client.get('/resource_providers?resources=%s:1' %
-                      urllib.parse.quote(rc))
-    for rp in (free.body or {}).get('resource_providers', []):
-        host = name_of(rp['root_provider_uuid'])
+    for rp in queries.with_capacity(client, reqs.resource_class or 'VGPU'):
+        host = name_of(rp.root_uuid)
         if host in qualifying:
             continue
-        traits = client.get('/resource_providers/%s/traits' % rp['uuid'])
-        lack = req_mod.missing(reqs.traits, traits.body.get('traits', [])
-                               if traits.ok else [])
+        lack = req_mod.missing(reqs.traits,
+                               queries.traits_of(client, rp.uuid))
         best = lacking.get(host)
         if best is None or len(lack) < len(best[1]):
-            lacking[host] = (rp['name'], lack)
+            lacking[host] = (rp.name, lack)
     return {'query': 'GET /allocation_candidates?%s' % reqs.query(),
             'qualifying': {h: sorted(p) for h, p in qualifying.items()},
             'lacking': lacking}

@@ -145,6 +145,6 @@ API_FLOOR_KEYS = {'OPENGL': 'opengl', 'OPENCL': 'opencl',
                   'DIRECT3D': 'direct3d', 'DIRECTX': 'directx',
                   'VULKAN': 'vulkan'}
 
-# Capabilities a profile rule can set (see mdev_traits.mapping.gpu_rules).
+# Capabilities a profile rule can set (see mdev_traits.profiles.schema).
 CAPABILITIES = ('cuda_compute_capability', 'cuda', 'apis', 'display_heads',
                 'max_resolution', 'framebuffer_mb')

@@ -14,15 +14,10 @@ that names the consumers. A removal refused anyway with ``409
 placement.inventory.inuse`` (an allocation made meanwhile) is handled the
 same way, and so is a provider whose device is gone but that Placement
 refuses to delete because it has allocations: its inventory is reserved.
-What is written then is computed without I/O by
-:mod:`mdev_traits.placement.inuse`; the executor reads, sends and retries.
-
-Such a reservation is remembered with the provider's generation: while the
-generation does not move and the desired inventory stays the same, later
-cycles neither write nor warn again, and only read the provider's usages
-(Placement does not bump the generation of a provider that allocations
-are removed from); once the consumers go away, the next cycle sets the
-plain inventory or deletes the provider.
+What is written then, and whether a reservation is still in force, is
+decided without I/O by :mod:`mdev_traits.placement.inuse`; the executor
+reads, sends and retries, and keeps the reservations in the
+:class:`~mdev_traits.placement.inuse.Holds` it is given.
 
 The ``reserved`` values the executor writes itself are reported to a
 recorder (see :meth:`Executor.run`) *before* the request that writes them
@@ -34,19 +29,16 @@ back.
 
 import dataclasses
 import typing
-import urllib.parse
 
 from oslo_log import log as logging
 
 from mdev_traits.placement import client as client_mod
+from mdev_traits.placement import definitions
 from mdev_traits.placement import inuse
 from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
-
-# custom traits looked up per GET /traits?name=in:... (keeps the URL short)
-TRAITS_PER_QUERY = 50
 
 
 @dataclasses.dataclass
@@ -57,6 +49,9 @@ class Outcome:
     failed_providers: typing.Set[str] = dataclasses.field(
         default_factory=set)
     retries: int = 0
+    # provider names of the plan whose inventory in use is kept reserved
+    # instead of taken away (or that are kept instead of deleted)
+    held: typing.Set[str] = dataclasses.field(default_factory=set)
 
     @property
     def ok(self):
@@ -69,68 +64,33 @@ class Executor(object):
         self.client = client
         self.reader = reader
         self.max_retries = max_retries
-        # custom traits and resource classes known to exist in Placement
-        self.known_traits = set()
-        self.known_resource_classes = set()
-        # known_traits holds every custom trait of Placement, listed just
-        # now (learn_custom_traits): the next trait creation needs no GET
-        self._listed = False
-        # uuid -> (generation, key of the planned op): inventory in use
-        # that was reserved instead of taken away (see the module doc)
-        self.held = {}
+        self.definitions = definitions.Definitions(client)
         # set by run(): told about the reservations the executor makes
         # and the custom traits it defines
         self.recorder = ops_mod.NoRecorder()
+        # set by run(): the reservations in force (the caller's)
+        self.holds = inuse.Holds()
         # custom traits Placement answered 201 Created to (this run)
         self.defined = set()
 
+    @property
+    def known_traits(self):
+        """The custom traits known to exist in Placement."""
+        return self.definitions.known_traits
+
     def learn_custom_traits(self, traits):
-        """``traits``: every custom trait Placement holds, listed in this
-        cycle (:class:`~mdev_traits.placement.catalog.TraitCatalog`'s first
-        read): the traits to create next are those not in it, without a
-        ``GET /traits?name=in:...`` (once; later lists may be stale)."""
-        self.known_traits.update(traits)
-        self._listed = True
+        """See :meth:`Definitions.learn_custom_traits
+        <mdev_traits.placement.definitions.Definitions.learn_custom_traits>`.
+        """
+        self.definitions.learn_custom_traits(traits)
 
     # -- single operations ------------------------------------------------
-    def _existing_traits(self, traits):
-        """Which of ``traits`` Placement has already, in one GET per
-        :data:`TRAITS_PER_QUERY` (a fleet defines a trait once: every
-        other host then finds it instead of PUTting it)."""
-        found = set()
-        traits = sorted(traits)
-        for i in range(0, len(traits), TRAITS_PER_QUERY):
-            chunk = traits[i:i + TRAITS_PER_QUERY]
-            resp = self.client.get('/traits?name=in:%s' % ','.join(
-                urllib.parse.quote(t) for t in chunk))
-            if resp.status == 200:
-                found.update(resp.body.get('traits', ()))
-        return found
-
-    def _ensure_traits(self, op, outcome):
-        unknown = [t for t in op.traits if t not in self.known_traits]
-        if len(unknown) > 1 and not self._listed:
-            self.known_traits.update(self._existing_traits(unknown))
-        self._listed = False
-        created = []
-        for trait in op.traits:
-            if trait in self.known_traits:
-                continue
-            resp = self.client.put('/traits/%s' % urllib.parse.quote(trait),
-                                   None)
-            if resp.status in (201, 204):
-                self.known_traits.add(trait)
-            else:
-                outcome.failed.append('cannot create trait %s: %s' % (
-                    trait, resp.error_detail))
-            # 201: the exporter defined it; 204: it existed (someone
-            # else's, e.g. an operator's threshold): never recorded
-            if resp.status == 201:
-                created.append(trait)
+    def _ensure_traits(self, traits, outcome):
+        created, failures = self.definitions.ensure_traits(traits)
+        outcome.failed.extend(failures)
         if created:
             self.defined.update(created)
             self.recorder.defined(created)
-        return True
 
     def _create_provider(self, op, generations, outcome):
         body = {'name': op.name, 'uuid': op.uuid}
@@ -179,7 +139,8 @@ class Executor(object):
                          {'traits': list(op.traits)}, op, generations)
         if resp.status == 200:
             generations[op.uuid] = resp.body['resource_provider_generation']
-            self._bump_held(op.uuid, before, generations[op.uuid])
+            self.holds.set(op.uuid, inuse.after_write(
+                self.holds.get(op.uuid), before, generations[op.uuid]))
             self.reader.update_cached(op.uuid, generations[op.uuid],
                                       traits=frozenset(resp.body['traits']))
             # full lists at DEBUG: the cycle's INFO line gives counts
@@ -189,21 +150,11 @@ class Executor(object):
             # e.g. a custom trait deleted since we last saw it (by
             # "cleanup" on another host, once no provider had it): create
             # the added ones again next time
-            self.known_traits.difference_update(op.added)
+            self.definitions.forget_traits(op.added)
         return resp
 
-    def _ensure_resource_classes(self, inventories):
-        for rc in inventories:
-            if not rc.startswith('CUSTOM_') or (
-                    rc in self.known_resource_classes):
-                continue
-            resp = self.client.put('/resource_classes/%s' %
-                                   urllib.parse.quote(rc), None)
-            if resp.status in (201, 204):
-                self.known_resource_classes.add(rc)
-
     def _set_inventories(self, op, generations):
-        self._ensure_resource_classes(op.inventories)
+        self.definitions.ensure_resource_classes(op.inventories)
         inventories = op.inventories
         kept = self._keep_in_use(op, generations) if op.shrinks else None
         if kept is not None:
@@ -222,18 +173,8 @@ class Executor(object):
         generations[op.uuid] = resp.body['resource_provider_generation']
         self.reader.update_cached(op.uuid, generations[op.uuid],
                                   inventories=resp.body['inventories'])
-        if held:
-            self._hold(op, generations[op.uuid])
-        else:
-            self.held.pop(op.uuid, None)
-
-    def _hold(self, op, generation):
-        self.held[op.uuid] = (generation, inuse.hold_key(op))
-
-    def _bump_held(self, uuid, before, after):
-        held = self.held.get(uuid)
-        if held is not None and held[0] == before:
-            self.held[uuid] = (after, held[1])
+        self.holds.set(op.uuid, inuse.hold(op, generations[op.uuid])
+                       if held else None)
 
     def _hold_needed(self, op):
         """Whether the allocations that made ``op`` a reservation are
@@ -248,22 +189,18 @@ class Executor(object):
         resp = self.client.get('/resource_providers/%s/usages' % op.uuid)
         if resp.status != 200:
             return True
-        delete = isinstance(op, plan_mod.DeleteProvider)
-        needed = inuse.still_needed(
-            None if delete else op.inventories,
-            resp.body.get('usages', {}) or {}, delete=delete)
+        needed = inuse.hold_needed(op, resp.body.get('usages', {}) or {})
         if not needed:
-            self.held.pop(op.uuid, None)
+            self.holds.set(op.uuid, None)
         return needed
 
-    def is_held(self, op, generations):
-        """Whether ``op`` would only repeat a reservation made at the
-        provider's current generation."""
-        held = self.held.get(op.uuid)
-        if held is None:
-            return False
-        return held == (generations.get(op.uuid, op.generation),
-                        inuse.hold_key(op))
+    def _still_held(self, op, generations):
+        """Whether ``op`` would only repeat a reservation in force
+        (:func:`inuse.repeats`) that is still needed."""
+        return isinstance(op, (plan_mod.SetInventories,
+                               plan_mod.DeleteProvider)) and inuse.repeats(
+            self.holds.get(op.uuid), op,
+            generations.get(op.uuid, op.generation)) and self._hold_needed(op)
 
     def _current(self, op, generations):
         """The provider as Placement holds it at the generation the op is
@@ -318,7 +255,7 @@ class Executor(object):
         (reserved before, e.g. before a restart)."""
         ours = ops_mod.reservations_of(op, inventories)
         if current is not None and inventories == current.inventories:
-            self._hold(op, current.generation)
+            self.holds.set(op.uuid, inuse.hold(op, current.generation))
             self.recorder.reserved(op.name, ours)
             return client_mod.Response.nothing_to_do('PUT')
         if ours:
@@ -341,7 +278,7 @@ class Executor(object):
         resp = self.client.delete('/resource_providers/%s' % op.uuid)
         if resp.status in (204, 404):
             self.reader.forget(op.uuid)
-            self.held.pop(op.uuid, None)
+            self.holds.set(op.uuid, None)
             LOG.info('Deleted resource provider %s (%s): its device is '
                      'gone', op.name, op.uuid)
             return resp
@@ -354,7 +291,7 @@ class Executor(object):
                 current.inventories, op.reserve_rcs, op.operator_reserved)
             generations[op.uuid] = current.generation
             if inventories == current.inventories:
-                self._hold(op, current.generation)
+                self.holds.set(op.uuid, inuse.hold(op, current.generation))
                 self.recorder.reserved(op.name, ours)
                 return client_mod.Response.nothing_to_do('PUT')
             self.recorder.reserving(op.name, ours)
@@ -371,7 +308,7 @@ class Executor(object):
         return resp
 
     # -- the plan ----------------------------------------------------------
-    def run(self, the_plan, replan=None, recorder=None):
+    def run(self, the_plan, replan=None, recorder=None, holds=None):
         """Execute ``the_plan``.
 
         ``replan(name, fresh_state) -> [ops]`` recomputes one provider's
@@ -382,8 +319,13 @@ class Executor(object):
         no reservation of the exporter's is left there);
         ``defined([traits])`` after Placement answered ``201 Created`` to
         their ``PUT /traits`` (also collected in :attr:`defined`).
+        ``holds``: the :class:`~mdev_traits.placement.inuse.Holds` in
+        force, updated in place (kept by the caller from one run to the
+        next; a new one when not given). The outcome's ``held`` names the
+        plan's providers that have one once the run ends.
         """
         self.recorder = recorder or ops_mod.NoRecorder()
+        self.holds = inuse.Holds() if holds is None else holds
         self.defined = set()
         outcome = Outcome()
         generations = {}
@@ -392,7 +334,7 @@ class Executor(object):
         while pending:
             op = pending.pop(0)
             if isinstance(op, plan_mod.EnsureTraits):
-                self._ensure_traits(op, outcome)
+                self._ensure_traits(op.traits, outcome)
                 outcome.done += 1
                 continue
             if isinstance(op, plan_mod.CreateProvider):
@@ -403,17 +345,14 @@ class Executor(object):
                     pending = [o for o in pending
                                if getattr(o, 'name', None) != op.name]
                 continue
-            if isinstance(op, (plan_mod.SetInventories,
-                               plan_mod.DeleteProvider)) and self.is_held(
-                                   op, generations) and self._hold_needed(op):
+            if self._still_held(op, generations):
                 # a reservation of inventory in use, still valid
                 continue
             if isinstance(op, plan_mod.SetTraits):
                 missing = [t for t in op.added if t.startswith('CUSTOM_')
                            and t not in self.known_traits]
                 if missing:
-                    self._ensure_traits(plan_mod.EnsureTraits(
-                        tuple(missing)), outcome)
+                    self._ensure_traits(tuple(missing), outcome)
                 resp = self._set_traits(op, generations)
             elif isinstance(op, plan_mod.SetInventories):
                 resp = self._set_inventories(op, generations)
@@ -447,4 +386,5 @@ class Executor(object):
             outcome.failed_providers.add(op.name)
             pending = [o for o in pending
                        if getattr(o, 'name', None) != op.name]
+        outcome.held = inuse.held_providers(self.holds, the_plan.ops)
         return outcome

@@ -24,6 +24,7 @@ from oslo_log import log as logging
 
 from mdev_traits.mapping import names
 from mdev_traits.placement import executor as executor_mod
+from mdev_traits.placement import inuse
 from mdev_traits.placement import plan as plan_mod
 from mdev_traits.placement import reader as reader_mod
 from mdev_traits.placement import record as record_mod
@@ -55,6 +56,12 @@ class SyncResult:
     @property
     def ok(self):
         return self.outcome.ok
+
+    @property
+    def held(self):
+        """Names of the providers whose inventory in use is kept reserved
+        instead of taken away (see :mod:`mdev_traits.placement.inuse`)."""
+        return self.outcome.held
 
 
 class _Recorder(object):
@@ -132,6 +139,8 @@ class Reconciler(object):
         self.reader = reader_mod.TreeReader(client, root_name)
         self.executor = executor_mod.Executor(client, self.reader,
                                               max_retries=max_retries)
+        # reservations of inventory in use: they outlive a cycle
+        self.holds = inuse.Holds()
         # conflict lines logged already (one error per conflict)
         self._conflicts = frozenset()
 
@@ -257,15 +266,13 @@ class Reconciler(object):
             return ops
 
         outcome = self.executor.run(the_plan, replan=replan,
-                                    recorder=recorder)
+                                    recorder=recorder, holds=self.holds)
         for failure in outcome.failed:
             LOG.warning('Placement refused a change: %s', failure)
         # where inventory in use was kept (reserved) instead of taken away,
         # or where the changes did not all complete, keep owning all that
         # was recorded
-        held = {op.name for op in the_plan.ops
-                if getattr(op, 'uuid', None) in self.executor.held}
-        for name in outcome.failed_providers | held:
+        for name in outcome.failed_providers | outcome.held:
             record_mod.keep_provider(final, recorder.intended, name)
         final.defined = (frozenset(ownership.defined) | final.defined
                          | frozenset(self.executor.defined))

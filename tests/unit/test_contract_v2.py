@@ -7,7 +7,6 @@ import re
 import testtools
 import yaml
 
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
@@ -17,6 +16,7 @@ from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import requirements as req_mod
 from mdev_traits.mapping import versions
 from mdev_traits import models
+from mdev_traits.profiles import loader as profiles_loader
 
 B = 'CUSTOM_MDEV_SWVER_NVIDIA_535_%d'
 DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'doc', 'source')
@@ -69,7 +69,7 @@ class TestFloors(testtools.TestCase):
     def test_defaults_are_the_shipped_profiles_minimum(self):
         """Every device of the shipped profiles is at or above each
         default floor (else it would lose a family)."""
-        rules, errors = gpu_profiles.load_builtin()
+        rules, errors = profiles_loader.load_builtin()
         self.assertEqual((), errors)
         cuda = []
         apis = {}
@@ -199,7 +199,7 @@ def t4_traits(known=frozenset(), version='535.129.03', floors_=None):
         types=(mtype,))
     from mdev_traits.mapping import mdev as mdev_mapping
     from mdev_traits.mapping import tree
-    rules, _errors = gpu_profiles.load_builtin()
+    rules, _errors = profiles_loader.load_builtin()
     enrich = gpu.make_enricher(gpu_rules.RuleSet(builtin=rules),
                                floors=floors_ or floors.DEFAULT)
     warnings = []
@@ -274,7 +274,7 @@ class TestProfilesYaml(testtools.TestCase):
 
     def test_floor_reasons_match_profiles(self):
         # the comment of DEFAULT_FLOORS names rules that exist
-        path = os.path.join(gpu_profiles.BUILTIN_DIR, 'nvidia.yaml')
+        path = os.path.join(profiles_loader.BUILTIN_DIR, 'nvidia.yaml')
         with open(path, encoding='utf-8') as f:
             data = yaml.safe_load(f)
         self.assertIn('cuda-3.0-kepler-grid',

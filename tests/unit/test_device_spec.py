@@ -13,10 +13,10 @@ from mdev_traits.cmd import exporter
 from mdev_traits.discovery import base
 from mdev_traits.discovery import nvml
 from mdev_traits.discovery import vgpu_vf
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import gpu_device_spec
 from mdev_traits.testing import fake_nvml
 from mdev_traits.testing import sysfs_builder
+from mdev_traits.profiles import loader as profiles_loader
 
 CUSTOM_CUDA = 'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V%s'
 
@@ -34,7 +34,7 @@ class TestEntries(testtools.TestCase):
             collectors.append(nvml.NvmlCollector(self.fake.root,
                                                  nvml=nvml_module))
         found = base.discover(collectors)
-        rule_set = rule_set or gpu_profiles.load_rule_set()
+        rule_set = rule_set or profiles_loader.load_rule_set()
         warnings = []
         return gpu_device_spec.device_spec_entries(
             found, rule_set, warnings), warnings
@@ -87,7 +87,7 @@ class TestEntries(testtools.TestCase):
                     '  - name: h200-pool\n'
                     '    match: {address: "0000:41:00.0", kind: vgpu-vf}\n'
                     '    traits: [CUSTOM_POOL_TRAINING]\n')
-        entries, _ = self.entries(fake, gpu_profiles.load_rule_set(
+        entries, _ = self.entries(fake, profiles_loader.load_rule_set(
             directory=tmp))
         by_address = {e.address: e for e in entries}
         whole = by_address['0000:c1:00.0']

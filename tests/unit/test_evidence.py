@@ -21,6 +21,7 @@ from mdev_traits.mapping import names
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits import models
 from mdev_traits.testing import sysfs_builder
+from mdev_traits.profiles import parser as profiles_parser
 
 T4 = dict(vendor='10de', device='1eb8', driver='nvidia')
 DESC = ('num_heads=4, frl_config=60, framebuffer=2048M, '
@@ -247,8 +248,8 @@ class RuleFilesTestCase(testtools.TestCase):
                       'CUSTOM_VDPA_TYPE_NET', 'CUSTOM_VIRTIO_NET_F_MQ'):
             text = ('rules:\n  - name: sneaky\n    match: {}\n'
                     '    traits: [%s]\n' % trait)
-            exc = self.assertRaises(gpu_rules.ProfileError,
-                                    gpu_rules.parse_text, text,
+            exc = self.assertRaises(profiles_parser.ProfileError,
+                                    profiles_parser.parse_text, text,
                                     '/etc/p.d/10-site.yaml', operator=True)
             self.assertEqual('sneaky', exc.rule)
             self.assertIn('/etc/p.d/10-site.yaml', str(exc))

@@ -3,7 +3,6 @@
 import os_traits
 import testtools
 
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import floors
 from mdev_traits.mapping import gpu
 from mdev_traits.mapping import gpu_contract
@@ -13,6 +12,7 @@ from mdev_traits.mapping import gpu_traits
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import tree
 from mdev_traits import models
+from mdev_traits.profiles import loader as profiles_loader
 
 T4_2Q = ('num_heads=4, frl_config=60, framebuffer=2048M, '
          'max_resolution=7680x4320, max_instance=8')
@@ -25,7 +25,7 @@ CUSTOM_CUDA = 'CUSTOM_HW_GPU_CUDA_COMPUTE_CAPABILITY_V%s'
 
 
 def builtin():
-    rules, errors = gpu_profiles.load_builtin()
+    rules, errors = profiles_loader.load_builtin()
     assert errors == (), errors
     return gpu_rules.RuleSet(builtin=rules)
 

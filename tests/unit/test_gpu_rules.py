@@ -3,10 +3,15 @@
 import os
 
 import fixtures
+import jsonschema
 import testtools
+import yaml
 
-from mdev_traits import gpu_profiles
+from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
+from mdev_traits.profiles import loader as profiles_loader
+from mdev_traits.profiles import parser as profiles_parser
+from mdev_traits.profiles import schema as schema_mod
 
 GOOD = """\
 version: 1
@@ -22,8 +27,8 @@ rules:
 class TestShippedProfiles(testtools.TestCase):
 
     def test_valid_and_named_by_file(self):
-        rules, errors = gpu_profiles.load_directory(
-            gpu_profiles.BUILTIN_DIR, operator=False,
+        rules, errors = profiles_loader.load_directory(
+            profiles_loader.BUILTIN_DIR, operator=False,
             label=os.path.basename)
         self.assertEqual((), errors)
         self.assertEqual({'intel.yaml', 'nvidia.yaml'},
@@ -43,7 +48,8 @@ class TestShippedProfiles(testtools.TestCase):
 class TestValidation(testtools.TestCase):
 
     def error(self, text, operator=True):
-        exc = self.assertRaises(gpu_rules.ProfileError, gpu_rules.parse_text,
+        exc = self.assertRaises(profiles_parser.ProfileError,
+                                profiles_parser.parse_text,
                                 text, '/etc/p/site.yaml', operator)
         self.assertNotIn('\n', str(exc))
         return exc
@@ -52,7 +58,7 @@ class TestValidation(testtools.TestCase):
         return 'rules:\n  - name: r1\n' + body
 
     def test_good(self):
-        (rule,) = gpu_rules.parse_text(GOOD, 'site.yaml', operator=True)
+        (rule,) = profiles_parser.parse_text(GOOD, 'site.yaml', operator=True)
         self.assertEqual('gold', rule.name)
         self.assertEqual((('address', ('0000:3b:*',)),
                           ('vendor', ('10de',))), rule.match)
@@ -144,7 +150,7 @@ class TestValidation(testtools.TestCase):
         self.assertIn('not valid YAML', str(exc))
 
     def test_shipped_may_use_standard_traits(self):
-        (rule,) = gpu_rules.parse_text(
+        (rule,) = profiles_parser.parse_text(
             'rules:\n  - {name: a, match: {}, traits: [HW_GPU_API_DXVA]}\n',
             'vendor.yaml', operator=False)
         self.assertEqual(('HW_GPU_API_DXVA',), rule.traits)
@@ -163,11 +169,11 @@ class TestOperatorDirectory(testtools.TestCase):
         return path
 
     def load(self, **kw):
-        return gpu_profiles.load_rule_set(builtin=False, directory=self.dir,
-                                          **kw)
+        return profiles_loader.load_rule_set(builtin=False,
+                                             directory=self.dir, **kw)
 
     def test_missing_directory_is_no_rules(self):
-        rs = gpu_profiles.load_rule_set(
+        rs = profiles_loader.load_rule_set(
             builtin=False, directory=os.path.join(self.dir, 'nope'))
         self.assertEqual(((), ()), (rs.operator, rs.errors))
 
@@ -233,8 +239,210 @@ class TestOperatorDirectory(testtools.TestCase):
 
     def test_builtin_plus_operator(self):
         self.write('10-good.yaml', GOOD)
-        rs = gpu_profiles.load_rule_set(builtin=True, directory=self.dir)
+        rs = profiles_loader.load_rule_set(builtin=True, directory=self.dir)
         self.assertTrue(rs.builtin)
         self.assertEqual(['gold'], [r.name for r in rs.operator])
-        rs = gpu_profiles.load_rule_set(builtin=False, directory=None)
+        rs = profiles_loader.load_rule_set(builtin=False, directory=None)
         self.assertEqual((), rs.builtin + rs.operator)
+
+
+class TestSchema(testtools.TestCase):
+    """The file format is a JSON schema; the messages are its own."""
+
+    def nodes(self, node=schema_mod.SCHEMA, path='$'):
+        yield path, node
+        for key, child in node.get('properties', {}).items():
+            yield from self.nodes(child, '%s.%s' % (path, key))
+        if 'items' in node:
+            yield from self.nodes(node['items'], path + '[]')
+        for index, child in enumerate(node.get('allOf', ())):
+            yield path + '&%d' % index, child
+
+    def test_valid_draft_2020_12(self):
+        jsonschema.Draft202012Validator.check_schema(schema_mod.SCHEMA)
+        self.assertEqual(jsonschema.Draft202012Validator.META_SCHEMA,
+                         profiles_parser.validator().META_SCHEMA)
+
+    def test_every_constraint_has_a_message(self):
+        # a node that can fail names what is wrong in the operator's words,
+        # never jsonschema's own text
+        for path, node in self.nodes():
+            if set(node) & {'type', 'const', 'pattern', 'anyOf'}:
+                self.assertIn('x-message', node, path)
+            if node.get('additionalProperties') is False:
+                self.assertIn('x-unknown', node, path)
+            for required in node.get('required', ()):
+                child = node['properties'][required]
+                self.assertTrue(child.get('x-required') or
+                                child.get('x-message'), path)
+
+    def test_enumerations_come_from_the_code(self):
+        self.assertEqual(gpu_rules.MATCH_FIELDS, tuple(
+            schema_mod.MATCH['properties']))
+        self.assertEqual(gpu_contract.CAPABILITIES, tuple(
+            schema_mod.SET['properties']))
+
+    def test_shipped_profiles_validate_against_the_schema(self):
+        paths = profiles_loader.profile_files(profiles_loader.BUILTIN_DIR)
+        self.assertEqual(['intel.yaml', 'nvidia.yaml'],
+                         [os.path.basename(p) for p in paths])
+        for path in paths:
+            with open(path, encoding='utf-8') as f:
+                data = yaml.safe_load(f)
+            self.assertEqual([], [
+                e.message for e in
+                profiles_parser.validator().iter_errors(data)], path)
+            self.assertTrue(data['rules'])
+
+    def error(self, text, operator=True):
+        exc = self.assertRaises(profiles_parser.ProfileError,
+                                profiles_parser.parse_text, text,
+                                'site.yaml', operator)
+        self.assertEqual(1, len(str(exc).splitlines()))
+        return str(exc)
+
+    def test_top_level_messages(self):
+        for text, expected in (
+                ('', 'site.yaml: must be a mapping with a "rules" list, '
+                     'got None'),
+                ('{}\n', 'site.yaml: field rules: must be a list of '
+                         'rules, got None'),
+                ('rules: {}\n', 'site.yaml: field rules: must be a list '
+                                'of rules, got {}'),
+                ('version: 2\nrules: []\n', 'site.yaml: field version: '
+                 'unsupported version 2 (this exporter reads version 1)'),
+                ('version: true\nrules: []\n', 'site.yaml: field version: '
+                 'unsupported version True (this exporter reads version '
+                 '1)'),
+                ('description: 5\nrules: []\n', 'site.yaml: field '
+                 'description: must be a string'),
+                ('rules: []\nhooks: 1\n', "site.yaml: unknown top-level "
+                 "field 'hooks' (known: version, description, rules)"),
+                ('rules:\n  - x\n', "site.yaml: rule #1: must be a "
+                                    "mapping, got 'x'")):
+            self.assertEqual(expected, self.error(text), text)
+
+    def test_rule_messages(self):
+        rule = 'rules:\n  - name: r1\n'
+        for body, expected in (
+                ('    set: {cuda: true}\n', 'field match: is required '
+                 '(use {} to match every GPU)'),
+                ('    match: {kind: vm}\n    set: {cuda: true}\n',
+                 "field match.kind: unknown kind 'vm' (known: mdev, "
+                 "vgpu-vf, passthrough)"),
+                ('    match: {kind: [mdev, "*"]}\n    set: {cuda: true}\n',
+                 "field match.kind: unknown kind '*' (known: mdev, "
+                 "vgpu-vf, passthrough)"),
+                ('    match: {vendor: 4318}\n    set: {cuda: true}\n',
+                 'field match.vendor: must be a string or a non-empty '
+                 'list of strings, got 4318 (quote ids and versions: '
+                 '"4318")'),
+                ('    match: {vendor: ""}\n    set: {cuda: true}\n',
+                 "field match.vendor: must be a non-empty string, got "
+                 "''"),
+                ('    match: {}\n    set: {display_heads: 2.0}\n',
+                 'field set.display_heads: must be an integer >= 0, got '
+                 '2.0'),
+                ('    match: {}\n    set: {cuda: 1}\n',
+                 'field set.cuda: must be true or false, got 1'),
+                ('    match: {}\n    set: {max_resolution: "0x100"}\n',
+                 "field set.max_resolution: must be \"<width>x<height>\", "
+                 "got '0x100'"),
+                ('    match: {}\n    set: {apis: [METAL]}\n',
+                 "field set.apis: unknown API name 'METAL' (VULKAN, DXVA, "
+                 "DIRECT2D, OPENGL_V<x>_<y>, OPENCL_V<x>_<y>, "
+                 "VULKAN_V<x>_<y>, DIRECTX_V<x>, DIRECT3D_V<x>_<y>)"),
+                ('    match: {}\n    set: {}\n    traits: []\n',
+                 'sets no capability and adds no trait'),
+                ('    match: {}\n    traits: [5]\n',
+                 'field traits: invalid trait name 5 (CUSTOM_ followed by '
+                 'A-Z, 0-9 and _, at most 255 characters)'),
+                ('    match: {}\n    traits: [CUSTOM_PCI_DEVICE_1EB8]\n',
+                 'field traits: CUSTOM_PCI_DEVICE_1EB8 uses a prefix '
+                 'reserved for the traits the exporter derives itself '
+                 '(CUSTOM_MDEV_, CUSTOM_PCI_VENDOR_, CUSTOM_PCI_DEVICE_, '
+                 'CUSTOM_VDPA_, CUSTOM_VIRTIO_)')):
+            self.assertEqual('site.yaml: rule r1: ' + expected,
+                             self.error(rule + body), body)
+
+    def test_first_problem_in_document_order(self):
+        text = ('rules:\n'
+                '  - {name: a, match: {}, set: {cuda: true}}\n'
+                '  - {name: b, match: {}, set: {framebuffer_mb: 0, '
+                'cuda: x}}\n'
+                '  - {name: c, match: {colour: red}, set: {cuda: true}}\n')
+        self.assertEqual('site.yaml: rule b: field set.framebuffer_mb: must '
+                         'be an integer >= 1, got 0', self.error(text))
+
+    def test_canonical_values(self):
+        (rule,) = profiles_parser.parse_text(
+            'rules:\n  - name: r\n'
+            '    match: {kind: [MDEV, vgpu-VF], vendor: "10DE"}\n'
+            '    set: {cuda_compute_capability: "08.06", apis: '
+            '[vulkan, direct3d_v12_0], max_resolution: "03840x02160", '
+            'cuda: null}\n', 'site.yaml', operator=True)
+        self.assertEqual((('kind', ('mdev', 'vgpu-vf')),
+                          ('vendor', ('10de',))), rule.match)
+        self.assertEqual((('cuda_compute_capability', '8.6'),
+                          ('apis', ('VULKAN', 'DIRECT3D_V12_0')),
+                          ('max_resolution', '3840x2160'),
+                          ('cuda', None)), rule.set)
+
+
+class TestReadRegularFile(testtools.TestCase):
+
+    def setUp(self):
+        super(TestReadRegularFile, self).setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def path(self, name, data=None):
+        path = os.path.join(self.dir, name)
+        if data is not None:
+            with open(path, 'wb') as f:
+                f.write(data)
+        return path
+
+    def reason(self, path, max_bytes=16):
+        return self.assertRaises(profiles_loader.FileReadError,
+                                 profiles_loader.read_regular_file, path,
+                                 max_bytes).reason
+
+    def test_size_cap(self):
+        self.assertEqual(b'x' * 16, profiles_loader.read_regular_file(
+            self.path('a', b'x' * 16), 16))
+        self.assertEqual('larger than 16 bytes',
+                         self.reason(self.path('b', b'x' * 17)))
+        self.assertEqual('larger than 16 bytes',
+                         self.reason(self.path('c', b'x' * 100000)))
+
+    def test_missing(self):
+        self.assertIsNone(profiles_loader.read_regular_file(
+            self.path('nope'), 16))
+
+    def test_not_regular(self):
+        fifo = self.path('fifo')
+        os.mkfifo(fifo)
+        # refused without waiting for a writer
+        self.assertEqual('not a regular file', self.reason(fifo))
+        os.mkdir(self.path('dir'))
+        self.assertEqual('is a directory', self.reason(self.path('dir')))
+        self.assertEqual('not a regular file', self.reason('/dev/null'))
+
+    def test_symlink_to_regular_file_is_read(self):
+        os.symlink(self.path('a', b'rules: []\n'), self.path('link.yaml'))
+        self.assertEqual(b'rules: []\n', profiles_loader.read_regular_file(
+            self.path('link.yaml'), 16))
+
+    def test_directory_that_is_a_file(self):
+        rs = profiles_loader.load_rule_set(
+            builtin=False, directory=self.path('file', b''))
+        self.assertEqual(('%s: not a directory; no rule from it applies'
+                          % self.path('file'),), rs.errors)
+
+    def test_no_sysfs_reader(self):
+        # /etc is configuration, not sysfs: the loader has its own reader
+        import mdev_traits.profiles.loader as module
+        with open(module.__file__) as f:
+            source = f.read()
+        self.assertNotIn('discovery', source.replace(
+            'the sysfs reader of discovery', ''))

@@ -103,3 +103,91 @@ class TestHoldKey(testtools.TestCase):
         self.assertEqual(inuse.hold_key(a), inuse.hold_key(b))
         self.assertNotEqual(inuse.hold_key(a), inuse.hold_key(
             plan.SetInventories('p', uuid, 1, {'A': rec(2)}, ())))
+
+
+UUID = '9b0c1d3e-5a7f-5e4c-8f1a-0d6e2b4c8a11'
+
+
+class TestHoldPolicy(testtools.TestCase):
+    """Whether a reservation is still in force, from plain data."""
+
+    def shrink(self, total=2, generation=4):
+        return plan.SetInventories('p', UUID, generation,
+                                   {'VGPU': rec(total)}, ('VGPU',))
+
+    def test_hold_is_generation_and_key(self):
+        op = self.shrink()
+        self.assertEqual(inuse.Hold(7, inuse.hold_key(op)),
+                         inuse.hold(op, 7))
+
+    def test_repeats_same_generation_same_inventory(self):
+        held = inuse.hold(self.shrink(), 5)
+        self.assertTrue(inuse.repeats(held, self.shrink(), 5))
+        # the planned generation of the op does not matter, the one the
+        # provider has does
+        self.assertTrue(inuse.repeats(held, self.shrink(generation=1), 5))
+
+    def test_moved_generation_or_other_inventory_does_not_repeat(self):
+        held = inuse.hold(self.shrink(), 5)
+        self.assertFalse(inuse.repeats(held, self.shrink(), 6))
+        self.assertFalse(inuse.repeats(held, self.shrink(total=1), 5))
+        self.assertFalse(inuse.repeats(
+            held, plan.DeleteProvider('p', UUID, ('VGPU',)), 5))
+        self.assertFalse(inuse.repeats(None, self.shrink(), 5))
+
+    def test_delete_hold(self):
+        op = plan.DeleteProvider('p', UUID, ('VGPU',))
+        held = inuse.hold(op, 3)
+        self.assertEqual('delete', held.key)
+        self.assertTrue(inuse.repeats(held, op, 3))
+
+    def test_a_trait_write_carries_the_hold_along(self):
+        held = inuse.hold(self.shrink(), 5)
+        self.assertEqual(inuse.Hold(6, held.key),
+                         inuse.after_write(held, 5, 6))
+        # made at another generation: left as it is (it no longer
+        # repeats, and the op is planned again)
+        self.assertIs(held, inuse.after_write(held, 4, 6))
+        self.assertIsNone(inuse.after_write(None, 5, 6))
+
+    def test_hold_needed_from_usages(self):
+        self.assertTrue(inuse.hold_needed(self.shrink(), {'VGPU': 3}))
+        self.assertFalse(inuse.hold_needed(self.shrink(), {'VGPU': 2}))
+        self.assertTrue(inuse.hold_needed(self.shrink(),
+                                          {'VGPU': 0, 'X': 1}))
+        delete = plan.DeleteProvider('p', UUID, ('VGPU',))
+        self.assertTrue(inuse.hold_needed(delete, {'VGPU': 1}))
+        self.assertFalse(inuse.hold_needed(delete, {'VGPU': 0}))
+        self.assertFalse(inuse.hold_needed(delete, {}))
+
+    def test_held_providers_of_the_plan(self):
+        other = '1b0c1d3e-5a7f-5e4c-8f1a-0d6e2b4c8a11'
+        holds = {UUID: inuse.hold(self.shrink(), 5),
+                 other: inuse.Hold(1, 'delete')}
+        ops = [plan.EnsureTraits(('CUSTOM_A',)),
+               plan.SetTraits('p', UUID, 5, ('CUSTOM_A',), ('CUSTOM_A',),
+                              ()),
+               plan.SetInventories('q', 'x', 1, {}, ())]
+        # any op of a provider that has a hold names it; other holds
+        # (providers without an op in the plan) do not count
+        self.assertEqual({'p'}, inuse.held_providers(holds, ops))
+        self.assertEqual({'p'}, inuse.held_providers(inuse.Holds(holds),
+                                                     ops))
+        self.assertEqual(set(), inuse.held_providers({}, ops))
+
+
+class TestHolds(testtools.TestCase):
+
+    def test_set_get_release(self):
+        holds = inuse.Holds()
+        self.assertIsNone(holds.get(UUID))
+        holds.set(UUID, inuse.Hold(1, 'delete'))
+        self.assertIn(UUID, holds)
+        self.assertEqual(inuse.Hold(1, 'delete'), holds.get(UUID))
+        self.assertEqual({UUID: inuse.Hold(1, 'delete')}, holds.as_dict())
+        holds.set(UUID, None)
+        self.assertNotIn(UUID, holds)
+        self.assertEqual(0, len(holds))
+        # releasing what is not held is fine
+        holds.set(UUID, None)
+        self.assertEqual({}, holds.as_dict())

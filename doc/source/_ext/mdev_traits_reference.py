@@ -34,7 +34,12 @@ published:
     (``gpu_contract.DEFAULT_FLOORS``) with the reason from the source;
 ``profiles``
     the rules of the shipped profiles (``mdev_traits/profiles/*.yaml``),
-    as loaded and validated by :mod:`mdev_traits.gpu_profiles`;
+    as loaded and validated by :mod:`mdev_traits.profiles.loader`;
+``rule-format``
+    the fields of a rule file, from the JSON schema
+    (:data:`mdev_traits.profiles.schema.SCHEMA`) that validates them;
+``rule-schema``
+    that schema itself, as JSON;
 ``virtio-features``
     the virtio feature bits of :mod:`mdev_traits.mapping.vdpa_data`;
 ``compatibility-rules``
@@ -47,6 +52,7 @@ that does not load, is a build warning (``sphinx-build -W`` fails).
 
 import ast
 import inspect
+import json
 import os
 import re
 
@@ -58,7 +64,6 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 import yaml
 
-from mdev_traits import gpu_profiles
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import floors
@@ -70,6 +75,8 @@ from mdev_traits.mapping import requirements
 from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits.mapping import vdpa_data
 from mdev_traits.mapping import versions as versions_mod
+from mdev_traits.profiles import schema as profiles_schema
+from mdev_traits.profiles import loader as profiles_loader
 
 LOG = logging.getLogger(__name__)
 
@@ -337,13 +344,13 @@ def _yaml_value(value):
 
 
 def profiles_tables(location):
-    rules, errors = gpu_profiles.load_builtin()
+    rules, errors = profiles_loader.load_builtin()
     for error in errors:
         LOG.warning('mdev-traits-table: shipped profile: %s', error,
                     location=location)
     loaded = {(r.filename, r.name) for r in rules}
     lines = []
-    for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+    for path in profiles_loader.profile_files(profiles_loader.BUILTIN_DIR):
         filename = os.path.basename(path)
         with open(path, encoding='utf-8') as f:
             data = yaml.safe_load(f)
@@ -362,6 +369,55 @@ def profiles_tables(location):
         lines += _list_table(['rule', 'description', 'match', 'set'], rows,
                              widths=[15, 30, 35, 20])
     return lines
+
+
+def _schema_value(node):
+    """What a value of the schema ``node`` may be, in words."""
+    types = node.get('type', [])
+    types = [types] if isinstance(types, str) else list(types)
+    words = []
+    if 'const' in node:
+        words.append(_literal(json.dumps(node['const'])))
+    for kind in types:
+        if kind == 'array':
+            item = node.get('items', {}).get('type')
+            words.append('list of %s' % {'object': 'mappings'}.get(
+                item, '%ss' % item) if item else 'list')
+        elif kind == 'object':
+            words.append('mapping')
+        elif kind == 'integer' and 'minimum' in node:
+            words.append('integer >= %d' % node['minimum'])
+        elif kind == 'null':
+            words.append('``null`` (removes it)')
+        else:
+            words.append(kind)
+    if node.get('minItems'):
+        words.append('(lists: not empty)')
+    return ' or '.join(w for w in words if not w.startswith('(')) + ''.join(
+        ' ' + w for w in words if w.startswith('('))
+
+
+def _schema_rows(node, path, required=False):
+    yield [_literal(path), 'yes' if required else '', _schema_value(node),
+           _text(node.get('description', ''))]
+    for key, child in node.get('properties', {}).items():
+        yield from _schema_rows(child, '%s.%s' % (path, key) if path
+                                else key, key in node.get('required', ()))
+    items = node.get('items', {})
+    if items.get('type') == 'object':
+        yield from _schema_rows(items, path + '[]')
+
+
+def rule_format_table(location):
+    rows = list(_schema_rows(profiles_schema.SCHEMA, ''))[1:]
+    return _list_table(['field', 'required', 'value', 'what it is'], rows,
+                       widths=[30, 10, 25, 35])
+
+
+def rule_schema_block(location):
+    text = json.dumps(profiles_schema.SCHEMA, indent=2)
+    return ['.. code-block:: json', ''] + [
+        '   ' + line for line in text.splitlines()] + ['']
 
 
 def virtio_features_table(location):
@@ -392,8 +448,8 @@ def compatibility_rules_table(location):
 
 # the modules the tables are made from
 SOURCES = (budget, contract, floors, gpu_contract, gpu_description,
-           gpu_traits, names, requirements, vdpa_mapping, vdpa_data,
-           versions_mod)
+           gpu_traits, names, profiles_schema, requirements, vdpa_mapping,
+           vdpa_data, versions_mod)
 
 TABLES = {
     'contract': contract_table,
@@ -403,6 +459,8 @@ TABLES = {
     'floors': floors_table,
     'limits': limits_list,
     'profiles': profiles_tables,
+    'rule-format': rule_format_table,
+    'rule-schema': rule_schema_block,
     'virtio-features': virtio_features_table,
     'compatibility-rules': compatibility_rules_table,
 }
@@ -424,7 +482,7 @@ class TraitsTable(SphinxDirective):
         self.env.note_dependency(os.path.abspath(__file__))
         for module in SOURCES:
             self.env.note_dependency(inspect.getsourcefile(module))
-        for path in gpu_profiles.profile_files(gpu_profiles.BUILTIN_DIR):
+        for path in profiles_loader.profile_files(profiles_loader.BUILTIN_DIR):
             self.env.note_dependency(path)
         lines = TABLES[name](self.get_location())
         content = StringList(lines, source='<mdev-traits-table %s>' % name)
