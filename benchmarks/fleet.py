@@ -55,7 +55,7 @@ class Host(object):
         self.name = name
         self.client = client_mod.PlacementClient(adapter)
         self.reconciler = reconciler_mod.Reconciler(
-            self.client, name, 'manage',
+            self.client, name, True,
             state_mod.StateStore(os.path.join(workdir, name + '.json'),
                                  name),
             create_root_provider=True)

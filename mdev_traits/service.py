@@ -139,7 +139,7 @@ class Exporter(object):
             settings.placement.connect)
         self.reconciler = reconciler_mod.Reconciler(
             self.client, ex.root_provider_name,
-            ex.mode, state_store(settings),
+            ex.manage, state_store(settings),
             create_root_provider=ex.create_root_provider,
             max_retries=ex.max_conflict_retries,
             withdrawal_confirm_cycles=ex.withdrawal_confirm_cycles)

@@ -222,7 +222,7 @@ class TestDecorateMode(base.PlacementTestCase):
                 cur['resource_provider_generation']}, expect=200)
         outcome = rec.executor.run(
             the_plan, replan=lambda name, fresh: base.plan_mod.
-            replan_provider(tree, fresh, ownership, 'decorate'))
+            replan_provider(tree, fresh, ownership, False))
         self.assertTrue(outcome.ok, outcome.failed)
         self.assertEqual(1, outcome.retries)
         traits = self.traits(rp['name'])

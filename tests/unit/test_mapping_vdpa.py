@@ -369,7 +369,7 @@ class TestPlanVdpa(testtools.TestCase):
         desired = build([mlx5_device()])
         p = plan.plan(desired, plan.TreeSnapshot(
             root=plan.ProviderState(uuid='root', name='cn1', generation=1),
-            providers={}), record.Ownership(), 'manage')
+            providers={}), record.Ownership(), True)
         create = [op for op in p.ops if isinstance(op, plan.CreateProvider)]
         self.assertEqual(['cn1_vdpa_vdpa0'], [op.name for op in create])
         self.assertEqual({'CUSTOM_VDPA_NET'},
@@ -381,7 +381,7 @@ class TestPlanVdpa(testtools.TestCase):
             resource_classes={'cn1_vdpa_vdpa0':
                               frozenset({'CUSTOM_VDPA_NET'})},
             created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
-        p = plan.plan(build([]), self.snapshot(), own, 'manage')
+        p = plan.plan(build([]), self.snapshot(), own, True)
         (op,) = p.ops
         self.assertIsInstance(op, plan.DeleteProvider)
         self.assertEqual(('CUSTOM_VDPA_NET',), op.reserve_rcs)
@@ -391,7 +391,7 @@ class TestPlanVdpa(testtools.TestCase):
         # (another host with the same root name makes the same uuid5):
         # without a record, it is left alone and the conflict is named
         for own in (record.Ownership(), record.Ownership(recorded=False)):
-            p = plan.plan(build([]), self.snapshot(), own, 'manage')
+            p = plan.plan(build([]), self.snapshot(), own, True)
             self.assertEqual([], p.ops)
             (line,) = p.conflicts.values()
             self.assertIn('cn1_vdpa_vdpa0', line)
@@ -401,7 +401,7 @@ class TestPlanVdpa(testtools.TestCase):
         own = record.Ownership(
             traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
             created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
-        p = plan.plan(desired, self.snapshot(), own, 'manage')
+        p = plan.plan(desired, self.snapshot(), own, True)
         self.assertEqual([], p.ops)
         self.assertEqual({'CUSTOM_VDPA_TYPE_NET'},
                          p.ownership.traits['cn1_vdpa_vdpa0'])
