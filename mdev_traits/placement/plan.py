@@ -35,9 +35,7 @@ from mdev_traits.placement import renames as renames_mod
 
 
 def _manage(manage):
-    """``manage`` ([exporter] mode = manage, decided once in the
-    settings) as a bool: a mode name here is a mistake ("decorate" would
-    read as true)."""
+    """The settings' bool; a mode name ("decorate" is true) is refused."""
     if not isinstance(manage, bool):
         raise TypeError('manage must be True or False, not %r' % (manage,))
     return manage
