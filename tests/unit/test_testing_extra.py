@@ -11,6 +11,7 @@ from unittest import mock
 import fixtures
 import testtools
 
+import mdev_traits
 from mdev_traits import demo
 from mdev_traits import testing
 
@@ -19,22 +20,24 @@ SETUP_CFG = os.path.join(os.path.dirname(__file__), '..', '..',
 HINT = "pip install 'mdev-traits[test]'"
 
 
-def without(*absent):
-    """sys.modules as if ``absent`` were not installed, and the test tools
-    not imported yet (restored afterwards)."""
-    patch = mock.patch.dict(sys.modules, {name: None for name in absent})
-    patch.start()
-    for name in [n for n in sys.modules
-                 if n.startswith('mdev_traits.testing.')]:
-        del sys.modules[name]
-    return patch
-
-
 class TestExtra(testtools.TestCase):
 
+    def without(self, *absent):
+        """As if ``absent`` were not installed and the test tools not
+        imported yet, until the test ends."""
+        for patch in (mock.patch.dict(mdev_traits.__dict__),
+                      mock.patch.dict(testing.__dict__),
+                      mock.patch.dict(sys.modules,
+                                      {name: None for name in absent})):
+            patch.start()
+            self.addCleanup(patch.stop)
+        for name in [n for n in sys.modules
+                     if n.startswith('mdev_traits.testing.')
+                     or n == 'mdev_traits.demo']:
+            del sys.modules[name]
+
     def unimportable(self, module, *absent):
-        patch = without(*absent)
-        self.addCleanup(patch.stop)
+        self.without(*absent)
         return self.assertRaises(ImportError, importlib.import_module,
                                  module)
 
@@ -54,17 +57,16 @@ class TestExtra(testtools.TestCase):
                       str(error))
 
     def test_catalogue_and_demo_import_without_the_extra(self):
-        patch = without('fixtures', 'placement')
-        self.addCleanup(patch.stop)
+        self.without('fixtures', 'placement')
         samples = importlib.import_module('mdev_traits.testing.samples')
         self.assertEqual('gpu-host-1', samples.get('gpu-host-1').name)
-        importlib.reload(demo)
+        fresh = importlib.import_module('mdev_traits.demo')
+        self.assertIsNot(demo, fresh)
 
     def test_demo_without_the_extra_exits_2_with_one_line(self):
         stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-        patch = without('placement')
-        self.addCleanup(patch.stop)
+        self.without('placement')
         self.assertEqual(2, demo.main([]))
         self.assertEqual(['mdev-traits-demo needs the test extra '
                           '(missing: openstack-placement): ' + HINT],
