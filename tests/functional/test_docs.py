@@ -61,7 +61,7 @@ from mdev_traits import conf as mdev_conf
 from mdev_traits.mapping import gpu_contract
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
-from mdev_traits.testing import sysfs_builder
+from mdev_traits.testing import samples
 from mdev_traits.testing import vdpa_tool
 from tests.functional import base
 
@@ -366,9 +366,9 @@ class GuideCloud(object):
         """Extract sample host ``name`` as the host's ``/sys``; return its
         configuration snippet."""
         root = self._host_dirs(name)
-        sysfs_builder.extract_sample_host(name, os.path.join(root, 'sys'))
-        snippet = sysfs_builder.sample_host_path(name)[:-len('.ttar')]
-        with open(snippet + '.conf', encoding='utf-8') as f:
+        sample = samples.get(name)
+        sample.extract(os.path.join(root, 'sys'))
+        with open(sample.config, encoding='utf-8') as f:
             return f.read()
 
     def build(self):

@@ -121,6 +121,16 @@ class TestMetrics(testtools.TestCase):
             self.assertEqual(text, f.read())
         self.assertEqual(['mdev_traits.prom'], os.listdir(tmp))
 
+    def test_textfile_is_readable_by_node_exporter_under_umask_0077(self):
+        # etc/mdev-traits-exporter.service sets UMask=0077; node_exporter
+        # runs as another user
+        self.addCleanup(os.umask, os.umask(0o077))
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'mdev_traits.prom')
+        metrics_mod.Metrics().write_textfile(path)
+        self.assertEqual(0o644, os.stat(path).st_mode & 0o777)
+        self.assertEqual(['mdev_traits.prom'], os.listdir(tmp))
+
 
 class TestConfigChecks(testtools.TestCase):
 
