@@ -1,6 +1,6 @@
 """Wire discovery, mapping and the reconciler into cycles.
 
-The daemon (:mod:`mdev_traits.daemon`) and the CLI only call into this
+The daemon (:mod:`mdev_traits.daemon.loop`) and the CLI only call into this
 module; the three layers stay apart: discovery (I/O, plain dataclasses),
 mapping (pure), reconciler (Placement side effects). Everything here
 takes :class:`mdev_traits.conf.settings.Settings`, built once per load or
@@ -18,7 +18,7 @@ from mdev_traits.mapping import gpu as gpu_mapping
 from mdev_traits.mapping import tree as tree_mod
 from mdev_traits.mapping import vdpa as vdpa_mapping
 from mdev_traits.mapping import versions
-from mdev_traits import metrics as metrics_mod
+from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits.placement import catalog as catalog_mod
 from mdev_traits.placement import client as client_mod
 from mdev_traits.placement import reader as reader_mod

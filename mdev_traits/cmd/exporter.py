@@ -37,7 +37,7 @@ from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import check_devices
 from mdev_traits.conf import placement as placement_conf
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import health
 from mdev_traits.placement import reconciler as reconciler_mod

@@ -11,7 +11,7 @@ import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import settings as settings_mod
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import collect
 from tests.functional import base

@@ -23,8 +23,8 @@ import fixtures
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check_devices
 from mdev_traits.conf import placement as placement_conf
-from mdev_traits import daemon as daemon_mod
-from mdev_traits import systemd
+from mdev_traits.daemon import loop as daemon_mod
+from mdev_traits.daemon import systemd
 from tests.functional import base
 from tests.functional import hang_listener
 

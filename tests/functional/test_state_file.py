@@ -8,7 +8,7 @@ import glob
 import json
 import os
 
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from tests.functional import base
 
 GPU = [('0000:3b:00.0', '535.129.03')]

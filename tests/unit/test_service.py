@@ -9,12 +9,12 @@ import testtools
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check_devices
 from mdev_traits.conf import settings as settings_mod
-from mdev_traits import daemon as daemon_mod
-from mdev_traits import hotplug
-from mdev_traits import metrics as metrics_mod
+from mdev_traits.daemon import loop as daemon_mod
+from mdev_traits.daemon import hotplug
+from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits import models
 from mdev_traits.placement import reconciler as reconciler_mod
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 
 def make_conf(tmp, text):

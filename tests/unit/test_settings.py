@@ -11,10 +11,10 @@ import testtools
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check_devices
 from mdev_traits.conf import settings as settings_mod
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.mapping import floors as floors_mod
 from mdev_traits import service
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 PACKAGE = os.path.dirname(os.path.abspath(service.__file__))
 

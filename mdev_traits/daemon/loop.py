@@ -20,11 +20,11 @@ from mdev_traits.conf import placement as placement_conf
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.discovery import base as discovery_base
 from mdev_traits import health
-from mdev_traits import hotplug
-from mdev_traits import metrics as metrics_mod
+from mdev_traits.daemon import hotplug
+from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 # The daemon's lines keep the logger name they have always had (operators
 # filter and the guide shows "mdev_traits.service [-] mdev-traits exporter
