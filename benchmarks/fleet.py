@@ -55,7 +55,7 @@ class Host(object):
         self.name = name
         self.client = client_mod.PlacementClient(adapter)
         self.reconciler = reconciler_mod.Reconciler(
-            self.client, name, 'manage',
+            self.client, name, True,
             state_mod.StateStore(os.path.join(workdir, name + '.json'),
                                  name),
             create_root_provider=True)
@@ -79,9 +79,9 @@ def for_host(template, root_name):
                                providers=tuple(providers))
 
 
-def desired_template(conf, sysfs_root):
+def desired_template(settings, sysfs_root):
     collector = mdev_discovery.MdevCollector(sysfs_root)
-    return service.desired_tree(conf, [collector])
+    return service.desired_tree(settings, [collector])
 
 
 def simulate(per_host, interval, jitter, window, seed=1):
@@ -147,7 +147,7 @@ def main(argv=None):
                                               placement.url)
             exporter = sync_bench.exporter_for(conf_path)
             adapter = exporter.client._get_adapter('GET', '/')
-            template = desired_template(exporter.conf, root)
+            template = desired_template(exporter.settings, root)
             fleet = [Host('fleet-%04d' % i, adapter, workdir)
                      for i in range(args.hosts)]
 
@@ -182,7 +182,7 @@ def main(argv=None):
                 builder.set_type_attr(hosts.gpu_address(g),
                                       hosts.ENABLED_TYPE, 'software_version',
                                       UPGRADED)
-            upgraded = desired_template(exporter.conf, root)
+            upgraded = desired_template(exporter.settings, root)
             upgrade, wall = run_all(fleet, upgraded)
             after, _ = run_all(fleet, upgraded)
             print('\ndriver upgrade on all %d hosts at once (%s):'

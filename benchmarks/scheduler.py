@@ -49,6 +49,7 @@ import uuid
 import os_traits
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits import demo
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import names
@@ -56,7 +57,7 @@ from mdev_traits.mapping import requirements as req_mod
 from mdev_traits.mapping import versions
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
-from mdev_traits import ttar
+from mdev_traits.testing import samples
 
 from benchmarks import bulk as bulk_mod
 from benchmarks import hosts as hosts_mod
@@ -86,10 +87,10 @@ def sample_traits(workdir, extra=''):
     hostdir = os.path.join(workdir, SAMPLE)
     sysfs = os.path.join(hostdir, 'sys')
     if not os.path.exists(sysfs):
-        ttar.extract(os.path.join(demo.SAMPLES, SAMPLE + '.ttar'), sysfs)
+        samples.get(SAMPLE).extract(sysfs)
     conf_path = os.path.join(hostdir, 'bench-%d.conf' % len(extra))
     demo.write_config(conf_path, SAMPLE, sysfs, 'http://127.0.0.1:1',
-                      os.path.join(demo.SAMPLES, SAMPLE + '.conf'),
+                      samples.get(SAMPLE).config,
                       'decorate')
     with open(conf_path, 'a') as f:
         f.write(extra)
@@ -97,7 +98,7 @@ def sample_traits(workdir, extra=''):
     conf(['--config-file', conf_path], project='mdev-traits')
     known = frozenset(versions.bucket('nvidia', 535, k)
                       for k in FLEET_MINORS)
-    tree = service.desired_tree(conf, known_traits=known)
+    tree = service.desired_tree(settings_mod.load(conf), known_traits=known)
     return dict(tree.providers[0].traits)
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
 
@@ -49,7 +50,7 @@ def write_conf(workdir, name, sysfs_root, url, mode='manage',
 def exporter_for(conf_path):
     conf = exporter_cmd.build_conf()
     conf(['--config-file', conf_path], project='mdev-traits')
-    return service.Exporter(conf, log_errors=True)
+    return service.Exporter(settings_mod.load(conf), log_errors=True)
 
 
 def counts(client):

@@ -1,17 +1,19 @@
 """``mdev-traits-demo``: the exporter end to end on sample hosts.
 
 Starts a real Placement (``openstack-placement``, SQLite, noauth2) on
-loopback, unpacks the sample hosts shipped in ``mdev_traits/samples/hosts``
-(recorded fake sysfs trees), runs ``mdev-traits-exporter --once`` for each
-of them, then shows the provider tree, the traits and an
-allocation-candidates query that shows superset matching.
+loopback, unpacks the sample hosts (recorded fake sysfs trees,
+:data:`mdev_traits.testing.samples.HOSTS`), runs
+``mdev-traits-exporter --once`` for each of them, then shows the provider
+tree, the traits and an allocation-candidates query that shows superset
+matching.
 
-Needs the test requirements (openstack-placement, osc-placement):
-``tox -e demo`` installs them.
+Needs the ``test`` extra (openstack-placement; osc-placement for the
+provider listing): ``pip install 'mdev-traits[test]'``, or ``tox -e demo``
+which installs the test requirements. Without it, the command says so in
+one line and exits 2.
 """
 
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -19,9 +21,8 @@ import subprocess
 import sys
 import tempfile
 
-from mdev_traits import ttar
-
-SAMPLES = os.path.join(os.path.dirname(__file__), 'samples', 'hosts')
+from mdev_traits import testing
+from mdev_traits.testing import samples
 
 # A workload whose vGPU was created under driver 535.104: a destination
 # needs the same major (535) and a minor not lower (>= 104), on the same
@@ -43,17 +44,6 @@ THRESHOLD_TRAIT = 'CUSTOM_MDEV_SWVER_NVIDIA_535_104'
 # An mdev of the sample gpu-host-1 (GRID T4-2Q on 0000:3b:00.0).
 DEMO_SOURCE_HOST = 'gpu-host-1'
 DEMO_SOURCE_MDEV = '4b20d080-1b54-4048-85b3-a6a62d165c01'
-
-
-def sample_hosts():
-    """[(host name, ttar path, config snippet path)], sorted."""
-    hosts = []
-    for archive in sorted(glob.glob(os.path.join(SAMPLES, '*.ttar'))):
-        name = os.path.basename(archive)[:-len('.ttar')]
-        conf = os.path.join(SAMPLES, name + '.conf')
-        if os.path.exists(conf):
-            hosts.append((name, archive, conf))
-    return hosts
 
 
 def write_config(path, host, sysfs_root, url, snippet, mode):
@@ -89,7 +79,7 @@ def vdpa_tool_for(host, hostdir):
     playing back what the sample ships in ``<host>.vdpa.json``; None for
     a host without vDPA devices."""
     from mdev_traits.testing import vdpa_tool
-    if vdpa_tool.sample_outputs_path(host) is None:
+    if samples.get(host).vdpa_json is None:
         return None
     tool = vdpa_tool.FakeVdpaTool(os.path.join(hostdir, 'tool'))
     tool.setUp()
@@ -115,16 +105,16 @@ def run(server, workdir, mode='manage', say=_say):
         THRESHOLD_TRAIT, THRESHOLD_TRAIT))
     status, _body = server.request('PUT', '/traits/%s' % THRESHOLD_TRAIT)
     say('  -> %d\n' % status)
-    hosts = sample_hosts()
-    for host, archive, snippet in hosts:
+    for sample in samples.HOSTS:
+        host = sample.name
         hostdir = os.path.join(workdir, host)
         sysfs = os.path.join(hostdir, 'sys')
         if os.path.exists(sysfs):
             shutil.rmtree(sysfs)
         os.makedirs(hostdir, exist_ok=True)
-        ttar.extract(archive, sysfs)
+        sample.extract(sysfs)
         conf = os.path.join(hostdir, 'mdev-traits.conf')
-        write_config(conf, host, sysfs, server.url, snippet, mode)
+        write_config(conf, host, sysfs, server.url, sample.config, mode)
         tool = vdpa_tool_for(host, hostdir)
         if tool is not None:
             with open(conf, 'a', encoding='utf-8') as f:
@@ -184,8 +174,8 @@ def run(server, workdir, mode='manage', say=_say):
             len(hits), ', '.join(hits) or 'none'))
     # Live migration: which hosts can take the vGPU of a VM running on
     # gpu-host-1, and why the others cannot.
-    src = dict((h, os.path.join(workdir, h, 'mdev-traits.conf'))
-               for h, _a, _s in hosts).get(DEMO_SOURCE_HOST)
+    src = dict((h.name, os.path.join(workdir, h.name, 'mdev-traits.conf'))
+               for h in samples.HOSTS).get(DEMO_SOURCE_HOST)
     if src:
         say('Live migration: where can the vGPU %s of a VM on %s go?'
             % (DEMO_SOURCE_MDEV, DEMO_SOURCE_HOST))
@@ -209,12 +199,12 @@ def main(argv=None):
                         choices=['manage', 'decorate'])
     args = parser.parse_args(argv)
 
-    try:
-        from mdev_traits.testing import placement as placement_fixture
-    except ImportError as exc:  # pragma: no cover
-        sys.stderr.write('the demo needs the test requirements '
-                         '(openstack-placement, osc-placement): %s\n' % exc)
+    absent = testing.missing('fixtures', 'placement')
+    if absent:
+        sys.stderr.write('mdev-traits-demo needs the test extra (missing: '
+                         '%s): %s\n' % (', '.join(absent), testing.INSTALL))
         return 2
+    from mdev_traits.testing import placement as placement_fixture
 
     workdir = args.workdir or tempfile.mkdtemp(prefix='mdev-traits-demo-')
     os.makedirs(workdir, exist_ok=True)

@@ -206,11 +206,9 @@ class Health(object):
         }
 
 
-def status_path(conf):
-    """Where the status file of the exporter ``conf`` describes is."""
-    return conf.exporter.status_file or os.path.join(
-        os.path.dirname(os.path.abspath(conf.exporter.state_file)),
-        'status.json')
+def status_path(settings):
+    """Where the status file of the exporter ``settings`` describe is."""
+    return settings.exporter.status_path
 
 
 def write_status(path, data):
@@ -220,11 +218,11 @@ def write_status(path, data):
         prefix='.status-', suffix='.tmp', mode=0o644)
 
 
-def write_conf_status(conf, record):
+def write_settings_status(settings, record):
     """Write the status file of ``record`` (a :class:`Health`) where
-    ``conf`` says; raises OSError."""
-    ex = conf.exporter
-    write_status(status_path(conf), record.to_dict(
+    ``settings`` say; raises OSError."""
+    ex = settings.exporter
+    write_status(status_path(settings), record.to_dict(
         ex.mode, ex.root_provider_name, ex.interval))
 
 
@@ -235,10 +233,10 @@ class StatusWriter(object):
     def __init__(self):
         self._failing = None
 
-    def write(self, conf, record):
-        path = status_path(conf)
+    def write(self, settings, record):
+        path = status_path(settings)
         try:
-            write_conf_status(conf, record)
+            write_settings_status(settings, record)
         except OSError as exc:
             key = (path, type(exc))
             if self._failing != key:
@@ -249,14 +247,14 @@ class StatusWriter(object):
             self._failing = None
 
 
-def write_once_outputs(conf, exporter):
+def write_once_outputs(settings, exporter):
     """What ``--once`` leaves, as the daemon does after each cycle: the
     metrics textfile and the status file."""
-    exporter.metrics.write_textfile(conf.metrics.textfile)
+    exporter.metrics.write_textfile(settings.metrics.textfile)
     record = Health()
     if exporter.report is not None:
         record.record(exporter.report)
-    StatusWriter().write(conf, record)
+    StatusWriter().write(settings, record)
 
 
 def read_status(path):

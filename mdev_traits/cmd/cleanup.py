@@ -84,12 +84,12 @@ def _custom_traits(cleaner, candidates, actions, dry_run):
     return deleted, in_use, failed
 
 
-def run(conf):
-    root = conf.exporter.root_provider_name
+def run(conf, settings):
+    root = settings.exporter.root_provider_name
     dry_run = conf.dry_run
     would = 'would ' if dry_run else ''
-    store = service.state_store(conf)
-    client = client_mod.client_from_conf(conf)
+    store = service.state_store(settings)
+    client = client_mod.new_client(settings.placement.connect)
     reader = reader_mod.TreeReader(client, root)
     cleaner = cleanup_mod.Cleaner(client, reader)
     refused = []
@@ -100,7 +100,7 @@ def run(conf):
             if not record.names():
                 _out('No record of providers or traits the exporter set '
                      'under %s (state file: %s)' % (
-                         root, conf.exporter.state_file or 'none'))
+                         root, settings.exporter.state_file or 'none'))
             try:
                 states = _providers(reader, record)
             except reader_mod.RootProviderMissing:

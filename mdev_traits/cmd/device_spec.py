@@ -56,16 +56,16 @@ cli_opts = [
 ]
 
 
-def entries_for(conf, collectors=None):
-    """(entries, warnings, complete) for the host ``conf`` describes."""
+def entries_for(settings, collectors=None):
+    """(entries, warnings, complete) for the host ``settings`` describe."""
+    sysfs_root = settings.exporter.sysfs_root
     if collectors is None:
-        collectors = discovery_base.load_collectors(
-            SOURCES, conf.exporter.sysfs_root)
-    found = discovery_base.discover(collectors, conf.exporter.sysfs_root)
+        collectors = discovery_base.load_collectors(SOURCES, sysfs_root)
+    found = discovery_base.discover(collectors, sysfs_root)
     warnings = list(found.errors)
-    rule_set = service.rule_set_from_conf(conf)
+    rule_set = service.rule_set(settings)
     warnings.extend(rule_set.errors)
-    kind = gpu_device_spec.kind(rule_set, service.floors_from_conf(conf))
+    kind = gpu_device_spec.kind(rule_set, settings.profiles.floors)
     entries = kind.device_spec(found, warnings)
     return entries, warnings, found.kind_complete(
         models.KIND_GPU)
@@ -100,8 +100,8 @@ def render_json(entries):
     } for e in entries], indent=2, sort_keys=True) + '\n'
 
 
-def run(conf):
-    entries, warnings, complete = entries_for(conf)
+def run(conf, settings):
+    entries, warnings, complete = entries_for(settings)
     for warning in warnings:
         sys.stderr.write('mdev-traits-exporter device-spec: warning: %s\n'
                          % warning)

@@ -8,9 +8,12 @@ subcommands.
 
 A subcommand is a module named in :data:`SUBCOMMANDS` (with the one line
 ``--help`` shows for it) that defines ``cli_opts`` (oslo.config options
-registered on the command line) and ``run(conf) -> exit status``. The
-options of the command (``--config-file``, ``--debug``, ...) go before or
-after the subcommand's name, as with nova-manage and placement-manage.
+registered on the command line) and ``run(conf, settings) -> exit
+status``: ``conf`` holds its command-line options, ``settings`` the
+configuration (:class:`mdev_traits.conf.settings.Settings`, built once at
+start). The options of the command (``--config-file``, ``--debug``, ...)
+go before or after the subcommand's name, as with nova-manage and
+placement-manage.
 
 Exit status: 0 success; 1 nothing could be published (compute node
 provider missing, Placement unreachable, state file locked by another
@@ -32,10 +35,11 @@ import pbr.version
 
 from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
+from mdev_traits.conf import check_devices
 from mdev_traits.conf import placement as placement_conf
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
+from mdev_traits.discovery import base as discovery_base
 from mdev_traits import health
-from mdev_traits.mapping import floors as floors_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
 
@@ -103,23 +107,6 @@ def build_conf(extra_cli_opts=None):
 def version():
     """The version of the installed package, as pbr gives it."""
     return pbr.version.VersionInfo('mdev-traits').version_string()
-
-
-def validate(conf):
-    """Read every option once so that a bad value fails at start, each
-    in one line naming group, option, file and what is allowed
-    (oslo.config checks values lazily)."""
-    errors = conf_check.value_errors(conf)
-    if errors:
-        return errors
-    # each names the file that sets the option
-    errors = service.mdev_config_errors(conf)
-    try:
-        service.floors_from_conf(conf)
-    except floors_mod.FloorError as exc:
-        errors.append('[profiles] ladder_floors: %s (files: %s)' % (
-            exc, ', '.join(conf.config_file) or 'none'))
-    return errors
 
 
 def warn_unknown(conf):
@@ -204,7 +191,7 @@ def main(argv=None):
         _error('configuration: %s' % exc)
         return EXIT_CONFIG
     try:
-        errors = validate(conf)
+        settings, errors = check_devices.checked_settings(conf)
     except cfg.Error as exc:
         errors = [str(exc)]
     if errors:
@@ -222,7 +209,7 @@ def main(argv=None):
     warn_unknown(conf)
     if sub is not None:
         try:
-            return sub.run(conf)
+            return sub.run(conf, settings)
         except ValueError as exc:
             _error(str(exc))
             return EXIT_CONFIG
@@ -230,15 +217,15 @@ def main(argv=None):
             _stdout_closed()
             return EXIT_OK
 
-    for path in service.exposed_secret_files(conf):
+    for path in check_devices.exposed_secret_files(conf):
         LOG.warning('%s holds credentials and is readable by every user of '
                     'this host: chmod o-r it (the systemd unit runs as '
                     'mdev-traits, give that group read access)', path)
     try:
         if conf.dry_run:
-            tree = service.desired_tree(conf)
+            tree = service.desired_tree(settings)
             out = tree.to_dict()
-            out['mode'] = conf.exporter.mode
+            out['mode'] = settings.exporter.mode
             try:
                 json.dump(out, sys.stdout, indent=2, sort_keys=True)
                 sys.stdout.write('\n')
@@ -248,20 +235,20 @@ def main(argv=None):
             return EXIT_OK
         # before the enabled-type check: a mistyped root is reported as
         # what it is, not as types that no device offers
-        error = service.check_sysfs_root(conf)
+        error = discovery_base.root_error(settings.exporter.sysfs_root)
         if error is not None:
             _error('configuration: %s' % error)
             return EXIT_CONFIG
-        if conf.exporter.check_enabled_types:
-            errors = service.unknown_enabled_types(
-                conf, service.discover(conf))
+        if settings.exporter.check_enabled_types:
+            errors = check_devices.unknown_enabled_types(
+                conf, service.discover(settings))
             if errors:
                 for err in errors:
                     _error('configuration: %s' % err)
                 return EXIT_CONFIG
         if conf.once:
             placement_conf.log_credentials_source(conf, LOG, quiet=True)
-            exporter = service.Exporter(conf, log_errors=False)
+            exporter = service.Exporter(settings, log_errors=False)
             try:
                 result = exporter.cycle()
             except reconciler_mod.StateRefused as exc:
@@ -272,7 +259,7 @@ def main(argv=None):
                 _error(str(exc))
                 return EXIT_NOTHING_PUBLISHED
             finally:
-                health.write_once_outputs(conf, exporter)
+                health.write_once_outputs(settings, exporter)
             if not result.ok:
                 _error('published with %d refused change(s): %s' % (
                     len(result.outcome.failed),
@@ -282,7 +269,7 @@ def main(argv=None):
                 # a cycle that wrote something said so in its own line
                 LOG.info('Published %d provider(s) with %d trait(s) under '
                          '%s: nothing to change', result.providers,
-                         result.traits, conf.exporter.root_provider_name)
+                         result.traits, settings.exporter.root_provider_name)
             return EXIT_OK
 
         def reload_conf():
@@ -298,13 +285,14 @@ def main(argv=None):
                 # in a file (debug = maybe): it must not end the daemon
                 lines = stderr.getvalue().strip().splitlines()
                 raise RuntimeError(lines[-1] if lines else 'parse error')
-            errors = validate(new)
+            settings, errors = check_devices.checked_settings(new)
             if errors:
                 raise RuntimeError('; '.join(errors))
             warn_unknown(new)
-            return new
+            return new, settings
 
-        daemon = daemon_mod.Daemon(conf, reload_conf=reload_conf)
+        daemon = daemon_mod.Daemon(conf, reload_conf=reload_conf,
+                                   settings=settings)
     except ValueError as exc:
         _error(str(exc))
         return EXIT_CONFIG

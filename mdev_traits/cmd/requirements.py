@@ -62,20 +62,22 @@ def _out(text=''):
     sys.stdout.write(text + '\n')
 
 
-def source_requirements(conf, found=None):
-    """Requirements of the device named on the command line."""
+def source_requirements(conf, settings, found=None):
+    """Requirements of the device named on the command line (``conf``:
+    its options; ``settings``: the configuration)."""
     choices = [bool(conf.mdev), bool(conf.parent or conf.mdev_type),
                bool(conf.vdpa_device)]
     if sum(choices) != 1:
         raise UsageError('name one device: --mdev UUID, --parent DEVICE '
                          '--type TYPE, or --vdpa NAME')
     if found is None:
-        found = service.discover(conf, full=True)
-    root_name = conf.exporter.root_provider_name
+        found = service.discover(settings, full=True)
+    root_name = settings.exporter.root_provider_name
+    floors = settings.profiles.floors
     if conf.vdpa_device:
         tree = tree_mod.build_tree(
             found, root_name,
-            service.mapping_extensions(conf, mdev_mapping.MdevConfig()))
+            service.mapping_extensions(settings, mdev_mapping.MdevConfig()))
         name = names.vdpa_provider_name(root_name, conf.vdpa_device)
         provider = tree.by_name().get(name)
         if provider is None:
@@ -83,12 +85,12 @@ def source_requirements(conf, found=None):
                              conf.vdpa_device)
         return provider, req_mod.requirements(
             provider.trait_names, provider.resource_class,
-            floors=service.floors_from_conf(conf))
+            floors=floors)
     if conf.mdev:
         source = mdev_instance.find_mdev(found, conf.mdev)
         if source is None:
             raise UsageError('no mdev %s under %s/bus/mdev/devices' % (
-                conf.mdev, conf.exporter.sysfs_root))
+                conf.mdev, settings.exporter.sysfs_root))
     else:
         if not (conf.parent and conf.mdev_type):
             raise UsageError('--parent and --type go together')
@@ -99,7 +101,7 @@ def source_requirements(conf, found=None):
             raise UsageError(str(exc))
     parent, mdev_type = source.parent, source.mdev_type
     check_version(parent, mdev_type)
-    configured = service.mdev_config_from_conf(conf)
+    configured = settings.mdev
     # the mdev's own type on its parent, whatever is enabled now
     pinned = mdev_mapping.MdevConfig(
         enabled_types=(mdev_type.type_id,),
@@ -109,15 +111,15 @@ def source_requirements(conf, found=None):
         any_parent=True)
     tree = tree_mod.build_tree(
         dataclasses.replace(found, mdev_parents=(parent,)), root_name,
-        [kind for kind in service.mapping_extensions(conf, pinned)
+        [kind for kind in service.mapping_extensions(settings, pinned)
          if kind.name == models.KIND_MDEV])
     provider = tree.providers[0]
-    settings = [(s.attribute, s.value) for s in
-                mdev_instance.dynamic_settings(conf.exporter.sysfs_root,
-                                               source)]
+    dynamic = [(s.attribute, s.value) for s in
+               mdev_instance.dynamic_settings(settings.exporter.sysfs_root,
+                                              source)]
     return provider, req_mod.requirements(
-        provider.trait_names, provider.resource_class, settings,
-        floors=service.floors_from_conf(conf),
+        provider.trait_names, provider.resource_class, dynamic,
+        floors=floors,
         not_required=[(t, req_mod.COMPATIBLE_TYPE_REASON) for t in
                       mdev_mapping.compatible_type_traits(mdev_type)])
 
@@ -204,9 +206,9 @@ def print_check(result):
             provider))
 
 
-def run(conf):
+def run(conf, settings):
     try:
-        provider, reqs = source_requirements(conf)
+        provider, reqs = source_requirements(conf, settings)
     except UsageError as exc:
         sys.stderr.write('mdev-traits-exporter requirements: error: %s\n' %
                          exc)
@@ -215,7 +217,7 @@ def run(conf):
     result = None
     status = 0
     if conf.check:
-        client = client_mod.client_from_conf(conf)
+        client = client_mod.new_client(settings.placement.connect)
         try:
             result = check(client, reqs)
         except client_mod.PlacementUnavailable as exc:

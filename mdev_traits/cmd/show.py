@@ -69,9 +69,9 @@ def provider_lines(state, with_traits):
     return lines
 
 
-def run(conf):
-    host = conf.host or conf.exporter.root_provider_name
-    client = client_mod.client_from_conf(conf)
+def run(conf, settings):
+    host = conf.host or settings.exporter.root_provider_name
+    client = client_mod.new_client(settings.placement.connect)
     reader = reader_mod.TreeReader(client, host)
     try:
         snapshot = reader.read()

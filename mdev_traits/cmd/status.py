@@ -90,8 +90,8 @@ def render(data, now, found):
     return '\n'.join(line.rstrip() for line in lines) + '\n'
 
 
-def run(conf):
-    path = health.status_path(conf)
+def run(conf, settings):
+    path = health.status_path(settings)
     try:
         data = health.read_status(path)
     except (OSError, ValueError) as exc:

@@ -28,7 +28,6 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_config import types
 
-from mdev_traits.conf import devices as devices_conf
 from mdev_traits.conf import placement as placement_conf
 
 DEFAULT = 'DEFAULT'
@@ -101,11 +100,8 @@ def _template(group):
 def registered(conf):
     """{group: set of option names} registered on ``conf`` (through its
     public mapping interface), with the dynamic ``[mdev_<type>]`` groups
-    of the enabled types."""
-    try:
-        devices_conf.register_dynamic_opts(conf)
-    except cfg.Error:
-        pass
+    of the enabled types once they are registered
+    (:func:`mdev_traits.conf.settings.register_dynamic_opts`, at load)."""
     groups = {DEFAULT: set()}
     for name in conf:
         try:

@@ -13,6 +13,8 @@ import os
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from mdev_traits.placement import client as client_mod
+
 GROUP = 'placement'
 SERVICE_TYPE = 'placement'
 
@@ -146,3 +148,17 @@ def log_credentials_source(conf, log, quiet=False):
         log.debug('%s', message)
     else:
         log.info('%s', message)
+
+
+def adapter_from_conf(conf, group=GROUP, outcome=None):
+    """openstacksdk's placement proxy, configured from ``[placement]``:
+    the keystoneauth session (auth, TLS, timeout, connect retries) and
+    the adapter options (service type, interfaces, endpoint override,
+    region), as ``Connection(oslo_conf=conf)`` reads them; the Placement
+    layer gets the ready session (:func:`client_mod.proxy_from_session`)."""
+    from openstack.config import cloud_region
+
+    auth = ks_loading.load_auth_from_conf_options(conf, group)
+    sess = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+    return client_mod.proxy_from_session(
+        sess, cloud_region.from_conf(conf, session=sess), outcome=outcome)

@@ -29,11 +29,13 @@ class Collector(metaclass=abc.ABCMeta):
     def __init__(self, sysfs_root):
         self.sysfs_root = sysfs_root
 
-    def configure(self, conf):
-        """Read the source's own options (its ``[group]`` in ``conf``).
+    def configure(self, **options):
+        """Take the source's own options, as plain keyword values.
 
-        Called by :func:`load_collectors` right after ``__init__`` when it
-        is given the configuration; sources without options ignore it.
+        Called by :func:`load_collectors` right after ``__init__`` with
+        the values given for this source's name
+        (:class:`mdev_traits.conf.settings.DiscoverySettings`); sources
+        without options take none.
         """
 
     def failed(self, errors):
@@ -48,12 +50,12 @@ class Collector(metaclass=abc.ABCMeta):
         """Return a :class:`mdev_traits.models.DiscoveryResult`."""
 
 
-def load_collectors(names, sysfs_root, conf=None):
+def load_collectors(names, sysfs_root, options=None):
     """Instantiate the named collectors; unknown names raise ValueError.
 
-    With ``conf`` (the parsed configuration), each collector's
-    ``configure(conf)`` is called so that it can read its own options
-    (stevedore only passes ``sysfs_root`` to the constructors).
+    ``options``: {source name: {keyword: plain value}}; each collector
+    named there gets ``configure(**its values)`` (stevedore only passes
+    ``sysfs_root`` to the constructors).
     """
     errors = []
 
@@ -70,11 +72,10 @@ def load_collectors(names, sysfs_root, conf=None):
                              ', '.join(sorted(errors)),
                              ', '.join(sorted(available_collectors()))))
     collectors = [ext.obj for ext in mgr]
-    if conf is not None:
-        for collector in collectors:
-            configure = getattr(collector, 'configure', None)
-            if configure is not None:
-                configure(conf)
+    for collector in collectors:
+        values = (options or {}).get(collector.name)
+        if values:
+            collector.configure(**values)
     return collectors
 
 

@@ -86,12 +86,12 @@ class MdevCollector(base.Collector):
         self.read_types = (None if read_types is None
                            else frozenset(read_types))
 
-    def configure(self, conf):
-        """Read only the enabled types (the only ones mapped): a type
-        directory costs a dozen system calls, and a big host has thousands.
-        """
-        enabled = conf.devices.enabled_mdev_types
-        self.read_types = frozenset(enabled)
+    def configure(self, read_types=None):
+        """Read only ``read_types`` (the enabled types, the only ones
+        mapped: a type directory costs a dozen system calls, and a big
+        host has thousands); None: every type."""
+        self.read_types = (None if read_types is None
+                           else frozenset(read_types))
 
     def read_all(self):
         self.read_types = None

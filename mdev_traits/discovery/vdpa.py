@@ -151,16 +151,10 @@ class VdpaCollector(base.Collector):
         # vdpa_netlink.Reader, for the real /sys only
         self.netlink_reader = netlink_reader
 
-    def configure(self, conf):
+    def configure(self, command=DEFAULT_COMMAND, timeout=DEFAULT_TIMEOUT):
         """Take ``[vdpa] command`` and ``command_timeout``."""
-        self.command = conf.vdpa.command
-        self.timeout = conf.vdpa.command_timeout
-
-    @classmethod
-    def from_conf(cls, conf):
-        collector = cls(conf.exporter.sysfs_root)
-        collector.configure(conf)
-        return collector
+        self.command = command
+        self.timeout = timeout
 
     @property
     def devices_dir(self):

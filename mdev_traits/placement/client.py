@@ -17,7 +17,6 @@ import logging as std_logging
 import typing
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
 
 from mdev_traits.placement import failures
@@ -94,7 +93,7 @@ class PlacementClient(object):
         request, and again after it failed: openstacksdk discovers the API
         version when it builds the proxy, so Placement may be down then).
         ``outcome``: the :class:`failures.Outcome` the adapter's transport
-        records (see :func:`adapter_from_conf`), to say why a request
+        records (see :func:`proxy_from_session`), to say why a request
         failed.
         """
         self._adapter = adapter
@@ -187,24 +186,26 @@ class QuietRetries(std_logging.LoggerAdapter):
         self.debug(msg, *args, **kwargs)
 
 
-def adapter_from_conf(conf, group='placement', outcome=None):
-    """openstacksdk's placement proxy, configured from ``[placement]``;
-    its transport records into ``outcome`` (see :mod:`failures`)."""
+def proxy_from_session(session, config, outcome=None):
+    """openstacksdk's placement proxy over the ready keystoneauth
+    ``session`` (timeouts and retries are the session's), for the
+    openstacksdk ``config`` (a ``CloudRegion``, which holds the adapter
+    options: service type, interfaces, endpoint override, region); its
+    transport records into ``outcome`` (see :mod:`failures`)."""
     from openstack import connection
 
-    auth = ks_loading.load_auth_from_conf_options(conf, group)
-    sess = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
     if outcome is not None:
-        failures.watch(sess, outcome)
-    conn = connection.Connection(session=sess, oslo_conf=conf)
+        failures.watch(session, outcome)
+    conn = connection.Connection(config=config)
     proxy = conn.placement
     proxy.logger = QuietRetries(std_logging.getLogger('keystoneauth.session'),
                                 {})
     return proxy
 
 
-def client_from_conf(conf):
+def new_client(connect):
+    """A :class:`PlacementClient` whose adapter is ``connect(outcome=...)``,
+    made at the first request (see :class:`PlacementClient`)."""
     outcome = failures.Outcome()
     return PlacementClient(
-        adapter_factory=lambda: adapter_from_conf(conf, outcome=outcome),
-        outcome=outcome)
+        adapter_factory=lambda: connect(outcome=outcome), outcome=outcome)

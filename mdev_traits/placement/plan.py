@@ -33,9 +33,13 @@ from mdev_traits.placement import ops as ops_mod
 from mdev_traits.placement import record as record_mod
 from mdev_traits.placement import renames as renames_mod
 
-# [exporter] mode values (passed in as plain strings)
-MODE_DECORATE = 'decorate'
-MODE_MANAGE = 'manage'
+
+def _manage(manage):
+    """The settings' bool; a mode name ("decorate" is true) is refused."""
+    if not isinstance(manage, bool):
+        raise TypeError('manage must be True or False, not %r' % (manage,))
+    return manage
+
 
 # the data this module plans with (defined in ops.py)
 OWNER_NOVA = ops_mod.OWNER_NOVA
@@ -275,13 +279,13 @@ def plan_vanished(state, ownership, manage, complete, withdraw=True):
     return ops, frozenset(), owned_rc, created, {}
 
 
-def replan(desired_tree, state, ownership, mode, withdraw=True):
+def replan(desired_tree, state, ownership, manage, withdraw=True):
     """One provider planned again against a fresh read (after a 409).
 
     Returns (ops, owned traits, owned resource classes, created uuid or
     None): the re-plan's view, which is what gets recorded.
     """
-    manage = mode == MODE_MANAGE
+    manage = _manage(manage)
     desired = desired_tree.by_name().get(state.name)
     if desired is None:
         ops, owned_t, owned_rc, created, _c = plan_vanished(
@@ -294,22 +298,24 @@ def replan(desired_tree, state, ownership, mode, withdraw=True):
     return ops, owned_t, owned_rc, state.uuid if created else None
 
 
-def replan_provider(desired_tree, state, ownership, mode, withdraw=True):
+def replan_provider(desired_tree, state, ownership, manage, withdraw=True):
     """Operations for one provider, re-planned against a fresh read."""
-    return replan(desired_tree, state, ownership, mode, withdraw)[0]
+    return replan(desired_tree, state, ownership, manage, withdraw)[0]
 
 
-def plan(desired_tree, snapshot, ownership, mode, known_traits=frozenset(),
+def plan(desired_tree, snapshot, ownership, manage, known_traits=frozenset(),
          withdraw=True):
     """The operations that make ``snapshot`` match ``desired_tree``.
 
+    ``manage``: whether the exporter also creates providers and writes
+    inventories (``[exporter] mode = manage``, a bool);
     ``ownership`` is the record of what the exporter set and created;
     ``known_traits`` are custom traits known to exist already (no ``PUT
     /traits`` needed); ``withdraw=False`` plans additions only.
     """
     result = Plan()
     new_owned = record_mod.Ownership(withdrawal_hold=ownership.withdrawal_hold)
-    manage = mode == MODE_MANAGE
+    manage = _manage(manage)
     root = snapshot.root
     desired_by_name = desired_tree.by_name()
     provider_ops = []

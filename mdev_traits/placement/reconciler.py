@@ -127,12 +127,13 @@ class _Recorder(object):
 
 class Reconciler(object):
 
-    def __init__(self, client, root_name, mode, state_store,
+    def __init__(self, client, root_name, manage, state_store,
                  create_root_provider=False, max_retries=3,
                  withdrawal_confirm_cycles=3):
+        """``manage``: ``[exporter] mode = manage`` (a bool)."""
         self.client = client
         self.root_name = root_name
-        self.mode = mode
+        self.manage = manage
         self.state = state_store
         self.create_root_provider = create_root_provider
         self.withdrawal_confirm_cycles = withdrawal_confirm_cycles
@@ -179,7 +180,7 @@ class Reconciler(object):
     def _guarded_plan(self, desired_tree, snapshot, ownership):
         """(plan, withdraw): the plan, additions only while a large
         withdrawal is held back."""
-        args = (desired_tree, snapshot, ownership, self.mode,
+        args = (desired_tree, snapshot, ownership, self.manage,
                 self.executor.known_traits)
         the_plan = plan_mod.plan(*args)
         large, content, summary = plan_mod.withdrawal(the_plan)
@@ -260,7 +261,7 @@ class Reconciler(object):
 
         def replan(name, fresh):
             ops, traits, rcs, created = plan_mod.replan(
-                desired_tree, fresh, recorder.replan_view(), self.mode,
+                desired_tree, fresh, recorder.replan_view(), self.manage,
                 withdraw)
             recorder.replanned(name, traits, rcs, created)
             return ops

@@ -50,10 +50,11 @@ import urllib.error
 import urllib.request
 import weakref
 
-try:
-    import fixtures
-except ImportError:  # pragma: no cover - only needed for PlacementFixture
-    fixtures = None
+from mdev_traits import testing
+
+testing.require(__name__, 'fixtures', 'placement')
+
+import fixtures  # noqa: E402 - after the check that names the extra
 
 
 DEFAULT_MICROVERSION = '1.39'
@@ -347,29 +348,28 @@ def _decode(resp):
     return text
 
 
-if fixtures is not None:
-    class PlacementFixture(fixtures.Fixture):
-        """Fixture running a :class:`PlacementServer` for its lifetime.
+class PlacementFixture(fixtures.Fixture):
+    """Fixture running a :class:`PlacementServer` for its lifetime.
 
-        Keyword arguments are passed to :class:`PlacementServer`.
-        """
+    Keyword arguments are passed to :class:`PlacementServer`.
+    """
 
-        def __init__(self, **server_kwargs):
-            super(PlacementFixture, self).__init__()
-            self._server_kwargs = server_kwargs
-            self.server = None
+    def __init__(self, **server_kwargs):
+        super(PlacementFixture, self).__init__()
+        self._server_kwargs = server_kwargs
+        self.server = None
 
-        def _setUp(self):
-            self.server = PlacementServer(**self._server_kwargs)
-            self.addCleanup(self.server.cleanup)
-            self.server.start()
+    def _setUp(self):
+        self.server = PlacementServer(**self._server_kwargs)
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
 
-        @property
-        def url(self):
-            return self.server.url
+    @property
+    def url(self):
+        return self.server.url
 
-        def request(self, *args, **kwargs):
-            return self.server.request(*args, **kwargs)
+    def request(self, *args, **kwargs):
+        return self.server.request(*args, **kwargs)
 
 
 def _openstack_command():

@@ -64,47 +64,17 @@ list/tuple (joined with commas) or bytes (written verbatim, for garbage).
 import os
 import shutil
 
-import fixtures
+from mdev_traits import testing
+from mdev_traits.testing import samples
 
-from mdev_traits import ttar
+testing.require(__name__, 'fixtures')
+
+import fixtures  # noqa: E402 - after the check that names the extra
 
 DIR_MODE = 0o755
 ATTR_MODE = 0o444
 
 INSTANCE_LINKS = ('type', 'parent')
-
-
-def sample_hosts_dir():
-    """Directory holding the shipped ``<name>.ttar`` sample hosts."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(os.path.dirname(here), 'samples', 'hosts')
-
-
-def list_sample_hosts():
-    """Sorted names of the shipped sample hosts (without ``.ttar``)."""
-    return sorted(name[:-len('.ttar')]
-                  for name in os.listdir(sample_hosts_dir())
-                  if name.endswith('.ttar'))
-
-
-def sample_host_path(name):
-    """Path of the ``<name>.ttar`` sample host archive."""
-    path = os.path.join(sample_hosts_dir(), name + '.ttar')
-    if not os.path.isfile(path):
-        raise ValueError('unknown sample host %r (known: %s)'
-                         % (name, ', '.join(list_sample_hosts())))
-    return path
-
-
-def extract_sample_host(name, sysfs_root):
-    """Extract sample host ``name`` into ``sysfs_root``; return it.
-
-    The archives hold the *contents* of the sysfs root (``bus/``,
-    ``class/``, ``devices/``, ``module/``), so ``ttar.extract(path,
-    sysfs_root)`` is all it takes.
-    """
-    ttar.extract(sample_host_path(name), sysfs_root)
-    return sysfs_root
 
 
 def mtty_types(available_ports=24):
@@ -604,7 +574,7 @@ class FakeSysfs(fixtures.Fixture):
 
     ``root`` is the sysfs root (``<tempdir>/sys``) and ``builder`` a
     :class:`SysfsBuilder` on it.  With ``sample`` the tree starts as a
-    copy of that shipped sample host (see :func:`list_sample_hosts`).
+    copy of that shipped sample host (:data:`samples.HOSTS`).
     """
 
     def __init__(self, sample=None):
@@ -617,5 +587,5 @@ class FakeSysfs(fixtures.Fixture):
         tmp = self.useFixture(fixtures.TempDir()).path
         self.root = os.path.join(tmp, 'sys')
         if self.sample:
-            extract_sample_host(self.sample, self.root)
+            samples.get(self.sample).extract(self.root)
         self.builder = SysfsBuilder(self.root)

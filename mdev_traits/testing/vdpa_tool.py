@@ -25,7 +25,11 @@ import shutil
 import stat
 import sys
 
-import fixtures
+from mdev_traits import testing
+
+testing.require(__name__, 'fixtures')
+
+import fixtures  # noqa: E402 - after the check that names the extra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUTPUTS_DIR = os.path.join(HERE, 'vdpa_outputs')
@@ -97,15 +101,6 @@ def recorded_outputs_text(*set_names):
     """What a vDPA sample host ships as ``<host>.vdpa.json``."""
     # keys in the order the tool prints them
     return json.dumps(recorded_outputs(*set_names), indent=1) + '\n'
-
-
-def sample_outputs_path(name):
-    """``<name>.vdpa.json`` of a shipped sample host, or None when the
-    host has no vDPA devices."""
-    from mdev_traits.testing import sysfs_builder
-    path = os.path.join(sysfs_builder.sample_hosts_dir(),
-                        name + '.vdpa.json')
-    return path if os.path.isfile(path) else None
 
 
 def build_sysfs(builder, *set_names, drivers=None):
@@ -196,8 +191,9 @@ class FakeVdpaTool(fixtures.Fixture):
 
     def use_sample(self, name):
         """Print what sample host ``name`` ships in ``<name>.vdpa.json``
-        (see :func:`sample_outputs_path`)."""
-        path = sample_outputs_path(name)
+        (:attr:`mdev_traits.testing.samples.SampleHost.vdpa_json`)."""
+        from mdev_traits.testing import samples
+        path = samples.get(name).vdpa_json
         if path is None:
             raise ValueError('sample host %s has no vDPA outputs' % name)
         with open(path, encoding='utf-8') as f:

@@ -12,6 +12,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
 from mdev_traits.placement import plan as plan_mod  # noqa: F401
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
@@ -194,11 +195,19 @@ class PlacementTestCase(testtools.TestCase):
         os.chmod(path, 0o600)
         return path
 
+    def load_conf(self, conf_path):
+        """The parsed configuration object of ``conf_path``, validated."""
+        conf = exporter_cmd.build_conf()
+        conf(['--config-file', conf_path], project='mdev-traits')
+        self.assertEqual([], check_devices.validate(conf))
+        return conf
+
     def exporter(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], exporter_cmd.validate(conf))
-        return service.Exporter(conf)
+        settings, errors = check_devices.checked_settings(conf)
+        self.assertEqual([], errors)
+        return service.Exporter(settings)
 
     def run_cli(self, *args):
         return subprocess.run(

@@ -64,7 +64,7 @@ class TestFleetBuckets(base.PlacementTestCase):
         # requirements keeps asking for the source's own bucket
         proc = self.run_cli(
             'requirements', '--config-file',
-            source.conf.config_file[0], '--parent', '0000:3b:00.0',
+            source.settings.config_files[0], '--parent', '0000:3b:00.0',
             '--type', 'nvidia-231', '--format', 'json')
         self.assertEqual(0, proc.returncode, proc.stderr)
         required = [r['trait'] for r in json.loads(proc.stdout)['required']]
@@ -107,7 +107,7 @@ class TestUpgradeFromV1(base.PlacementTestCase):
         _builder, conf = self.make_host(
             'v1-host', [('0000:3b:00.0', '535.129.03')])
         exporter = self.exporter(conf)
-        tree = service.desired_tree(exporter.conf, exporter.collectors)
+        tree = service.desired_tree(exporter.settings, exporter.collectors)
         (provider,) = tree.providers
         # what trait contract v1 published for this GPU: every bucket
         # 0..129 and the ladders from their lowest level

@@ -55,11 +55,13 @@ from keystoneauth1 import loading as ks_loading
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits import conf as mdev_conf
 from mdev_traits.mapping import gpu_contract
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
-from mdev_traits.testing import sysfs_builder
+from mdev_traits.testing import samples
 from mdev_traits.testing import vdpa_tool
 from tests.functional import base
 
@@ -364,9 +366,9 @@ class GuideCloud(object):
         """Extract sample host ``name`` as the host's ``/sys``; return its
         configuration snippet."""
         root = self._host_dirs(name)
-        sysfs_builder.extract_sample_host(name, os.path.join(root, 'sys'))
-        snippet = sysfs_builder.sample_host_path(name)[:-len('.ttar')]
-        with open(snippet + '.conf', encoding='utf-8') as f:
+        sample = samples.get(name)
+        sample.extract(os.path.join(root, 'sys'))
+        with open(sample.config, encoding='utf-8') as f:
             return f.read()
 
     def build(self):
@@ -439,9 +441,10 @@ class GuideCloud(object):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
         conf.set_override('mode', 'manage', group='exporter')
-        found = service.discover(conf)
+        settings = settings_mod.load(conf)
+        found = service.discover(settings)
         parents = {p.name: p for p in found.mdev_parents}
-        tree = service.desired_tree(conf)
+        tree = service.desired_tree(settings)
         for provider in tree.providers:
             inv = provider.inventories.get(gpu_contract.VGPU_RESOURCE_CLASS)
             if not inv:
@@ -473,10 +476,10 @@ class GuideCloud(object):
     def publish(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        errors = exporter_cmd.validate(conf)
+        settings, errors = check_devices.checked_settings(conf)
         if errors:
             raise AssertionError(errors)
-        exporter = service.Exporter(conf)
+        exporter = service.Exporter(settings)
         result = exporter.cycle()
         if not result.ok:
             raise AssertionError(result.outcome.failed)

@@ -10,7 +10,8 @@ import shutil
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.conf import settings as settings_mod
+from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.mapping import budget
 from mdev_traits.mapping import collect
 from tests.functional import base
@@ -164,13 +165,14 @@ class TestEvidence(base.PlacementTestCase):
             new = exporter_cmd.build_conf()
             new(['--config-file', conf_path, '--config-file', bad_path],
                 project='mdev-traits')
-            return new
+            return new, settings_mod.load(new)
 
         daemon = daemon_mod.Daemon(conf, reload_conf=reload_conf)
         self.assertTrue(daemon.run_cycle())
         daemon._reload = True
         daemon._do_reload()
         self.assertIs(conf, daemon.conf)
+        self.assertEqual(builder.root, daemon.settings.exporter.sysfs_root)
         self.assertIn('reload failed', self.logs.output)
         self.assertIn('[exporter] sysfs_root = %sx' % builder.root,
                       self.logs.output)

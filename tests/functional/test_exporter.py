@@ -209,7 +209,7 @@ class TestDecorateMode(base.PlacementTestCase):
         _, conf = self.make_host('race', [('0000:3b:00.0', '535.129.03')],
                                  mode='decorate', create_root=False)
         exporter = self.exporter(conf)
-        tree = base.service.desired_tree(exporter.conf)
+        tree = base.service.desired_tree(exporter.settings)
         rec = exporter.reconciler
         _, ownership, the_plan = rec.plan(tree)
         # nova writes between our read and our write
@@ -222,7 +222,7 @@ class TestDecorateMode(base.PlacementTestCase):
                 cur['resource_provider_generation']}, expect=200)
         outcome = rec.executor.run(
             the_plan, replan=lambda name, fresh: base.plan_mod.
-            replan_provider(tree, fresh, ownership, 'decorate'))
+            replan_provider(tree, fresh, ownership, False))
         self.assertTrue(outcome.ok, outcome.failed)
         self.assertEqual(1, outcome.retries)
         traits = self.traits(rp['name'])

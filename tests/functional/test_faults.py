@@ -8,7 +8,8 @@ import urllib.request
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.conf import check_devices
+from mdev_traits.daemon import loop as daemon_mod
 from tests.functional import base
 
 
@@ -17,7 +18,7 @@ class TestFaults(base.PlacementTestCase):
     def _daemon(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], exporter_cmd.validate(conf))
+        self.assertEqual([], check_devices.validate(conf))
         daemon = daemon_mod.Daemon(conf)
         thread = threading.Thread(target=daemon.run, daemon=True)
         self.addCleanup(thread.join, 30)
@@ -87,7 +88,7 @@ class TestFaults(base.PlacementTestCase):
         thread.start()
         self.assertTrue(self.wait_for(
             lambda: self._published('hot_pci_0000_3b_00_0')))
-        from mdev_traits import hotplug
+        from mdev_traits.daemon import hotplug
         debouncer = hotplug.Debouncer(daemon.wake, 0.2)
         debouncer.start()
         self.addCleanup(debouncer.stop)

@@ -9,6 +9,7 @@ import urllib.parse
 
 from mdev_traits.discovery import nvml
 from mdev_traits.testing import fake_nvml
+from mdev_traits.testing import samples
 from mdev_traits.testing import sysfs_builder
 from tests.functional import base
 
@@ -63,7 +64,7 @@ class GpuHostsMixin(object):
         exporter = self.exporter(conf)
         if nvml_module is not None:
             exporter.collectors.append(nvml.NvmlCollector(
-                exporter.conf.exporter.sysfs_root, nvml=nvml_module))
+                exporter.settings.exporter.sysfs_root, nvml=nvml_module))
         result = exporter.cycle()
         self.assertTrue(result.ok, result.outcome.failed)
         return exporter
@@ -246,7 +247,7 @@ class TestCommandLine(GpuHostsMixin, base.PlacementTestCase):
 
     def test_device_spec(self):
         root = os.path.join(self.tmp, 'spec', 'sys')
-        sysfs_builder.extract_sample_host('gpu-host-4', root)
+        samples.get('gpu-host-4').extract(root)
         conf = self.write_conf('spec', root, [], 'manage', True,
                                '[profiles]\ndirectory = %s\n'
                                % os.path.join(self.tmp, 'none'))

@@ -12,8 +12,8 @@ import re
 from mdev_traits import demo
 from mdev_traits.mapping import floors
 from mdev_traits.testing import placement as placement_fixture
+from mdev_traits.testing import samples
 from mdev_traits.testing import sysfs_builder
-from mdev_traits import ttar
 from tests.functional import base
 from tests.functional import test_gpu_capabilities as caps
 from tests.functional import test_ownership
@@ -132,16 +132,16 @@ class TestAtLeastForEveryPublishedName(base.PlacementTestCase):
 
     def test_sample_hosts(self):
         hosts = []
-        for host, archive, snippet in demo.sample_hosts():
+        for sample in samples.HOSTS:
+            host = sample.name
             if not host.startswith('gpu-host-'):
                 continue
             hostdir = os.path.join(self.tmp, host)
             os.makedirs(hostdir)
-            sysfs = os.path.join(hostdir, 'sys')
-            ttar.extract(archive, sysfs)
+            sysfs = sample.extract(os.path.join(hostdir, 'sys'))
             conf = os.path.join(hostdir, 'mdev-traits.conf')
             demo.write_config(conf, host, sysfs, self.placement.url,
-                              snippet, 'manage')
+                              sample.config, 'manage')
             with open(conf, 'a') as f:
                 f.write('\n[exporter]\ntrait_catalog_interval = 1\n')
             hosts.append(self.exporter(conf))
@@ -325,15 +325,13 @@ class TestRequirementsFromTheFloor(base.PlacementTestCase):
     Placement's allocation candidates (sample hosts, real CLI)."""
 
     def _sample(self, host):
-        for name, archive, snippet in demo.sample_hosts():
-            if name == host:
-                break
+        sample = samples.get(host)
         hostdir = os.path.join(self.tmp, host)
         os.makedirs(hostdir)
-        ttar.extract(archive, os.path.join(hostdir, 'sys'))
+        sample.extract(os.path.join(hostdir, 'sys'))
         conf = os.path.join(hostdir, 'mdev-traits.conf')
         demo.write_config(conf, host, os.path.join(hostdir, 'sys'),
-                          self.placement.url, snippet, 'manage')
+                          self.placement.url, sample.config, 'manage')
         self.assertTrue(self.exporter(conf).cycle().ok)
         return conf
 

@@ -209,7 +209,7 @@ class TestRandomized(test_ownership.OwnershipTestCase):
             if broken:
                 if not incomplete:
                     self.assertFalse(service.desired_tree(
-                        exporter.conf, exporter.collectors).complete)
+                        exporter.settings, exporter.collectors).complete)
                 incomplete += 1
                 self.check_nothing_withdrawn(before, after, cycle)
         # the faults stop; the host is readable again
@@ -256,7 +256,7 @@ class TestRandomized(test_ownership.OwnershipTestCase):
         tree = self.tree()
         self.check_foreign(foreign, tree, -1)
         desired = service.desired_tree(
-            exporter.conf, exporter.collectors,
+            exporter.settings, exporter.collectors,
             known_traits=exporter.catalog.names())
         self.assertTrue(desired.complete, self.where)
         wanted = {p.name: p for p in desired.providers}

@@ -13,7 +13,7 @@ import fixtures
 import testtools
 
 from mdev_traits import demo
-from mdev_traits.testing import sysfs_builder
+from mdev_traits.testing import samples
 from tests.functional import base
 from tests.functional.test_docs import _clean_env
 from tests.functional.test_docs import COMMAND_TIMEOUT
@@ -106,11 +106,9 @@ class TestReadmeCommands(testtools.TestCase):
                                            where, sub))
             root = os.path.join(tmp, host)
             if not os.path.isdir(root):
-                sysfs_builder.extract_sample_host(
-                    host, os.path.join(root, 'sys'))
-                snippet = sysfs_builder.sample_host_path(host)[
-                    :-len('.ttar')] + '.conf'
-                with open(snippet, encoding='utf-8') as f:
+                sample = samples.get(host)
+                sample.extract(os.path.join(root, 'sys'))
+                with open(sample.config, encoding='utf-8') as f:
                     text = f.read()
                 os.makedirs(os.path.join(root, 'etc', 'mdev-traits'))
                 with open(os.path.join(root, 'etc', 'mdev-traits',

@@ -8,7 +8,7 @@ import glob
 import json
 import os
 
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from tests.functional import base
 
 GPU = [('0000:3b:00.0', '535.129.03')]
@@ -105,7 +105,7 @@ class TestStateFile(base.PlacementTestCase):
             self.assertEqual(before, f.read())
         # the daemon keeps running and publishes nothing while it is there
         builder.write('module/nvidia/version', '535.161.07')
-        daemon = daemon_mod.Daemon(self.exporter(conf).conf)
+        daemon = daemon_mod.Daemon(self.load_conf(conf))
         self.assertFalse(daemon.run_cycle())
         self.assertFalse(daemon.run_cycle())
         self.assertEqual(2, daemon.failures)

@@ -19,7 +19,7 @@ import testtools
 
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.conf import vdpa as vdpa_conf
-from mdev_traits import daemon as daemon_mod
+from mdev_traits.daemon import loop as daemon_mod
 from tests.functional import fake_systemctl
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(

@@ -8,6 +8,7 @@ import json
 import os
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits.mapping import names
 from mdev_traits.placement import record as record_mod
 from mdev_traits import service
@@ -257,7 +258,7 @@ class TestRenameOldProviders(base.PlacementTestCase):
             'consumer_type': 'INSTANCE'}, expect=204)
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        service.state_store(conf).save(record_mod.Ownership(
+        service.state_store(settings_mod.load(conf)).save(record_mod.Ownership(
             created={'ren': root['uuid'], 'ren_mtty': old_uuid},
             resource_classes={'ren_mtty': frozenset({'CUSTOM_MTTY'})}))
 

@@ -150,7 +150,7 @@ class TestDrivers(VdpaTestCase):
         _, _, conf = self.make_vdpa_host('deco-vdpa', 'mlx5',
                                          mode='decorate', create_root=False)
         exporter = self.exporter(conf)
-        tree = service.desired_tree(exporter.conf, exporter.collectors)
+        tree = service.desired_tree(exporter.settings, exporter.collectors)
         self.assertEqual((), tree.providers)
         self.assertIn('mode = manage', tree.warnings[0])
         self.assertTrue(exporter.cycle().ok)
@@ -210,7 +210,7 @@ class TestRemoval(VdpaTestCase):
         ]
         for failure in failures:
             tool.use('mlx5', **failure)
-            tree = service.desired_tree(exporter.conf, exporter.collectors)
+            tree = service.desired_tree(exporter.settings, exporter.collectors)
             self.assertEqual((), tree.providers, failure)
             self.assertEqual({'vdpa'}, set(tree.incomplete))
             self.assertEqual(1, len(tree.warnings), tree.warnings)
@@ -238,7 +238,7 @@ class TestToolVersions(VdpaTestCase):
     def test_ubuntu_22_04_tool_then_a_current_one(self):
         _, tool, conf = self.make_vdpa_host('u2204', 'mlx5-iproute2-5.15')
         exporter = self.exporter(conf)
-        tree = service.desired_tree(exporter.conf, exporter.collectors)
+        tree = service.desired_tree(exporter.settings, exporter.collectors)
         self.assertEqual((), tree.warnings)
         self.assertEqual(frozenset(), tree.incomplete)
         result = exporter.cycle()
@@ -264,7 +264,7 @@ class TestToolVersions(VdpaTestCase):
         # "dev config show" fails (not a tool without it): the devices
         # are still described, from what dev show says, additions only
         tool.use('mlx5', mode='hang', fail_on=['dev config show'])
-        tree = service.desired_tree(exporter.conf, exporter.collectors)
+        tree = service.desired_tree(exporter.settings, exporter.collectors)
         self.assertEqual(2, len(tree.providers))
         self.assertTrue(all(p.partial for p in tree.providers))
         (warning,) = tree.warnings

@@ -82,7 +82,7 @@ class NovaTestCase(base.PlacementTestCase):
 
     def published(self, exporter):
         """{provider name: traits} the exporter wants now."""
-        tree = service.desired_tree(exporter.conf, exporter.collectors)
+        tree = service.desired_tree(exporter.settings, exporter.collectors)
         return {p.name: p.trait_names for p in tree.providers}
 
     # -- running ----------------------------------------------------------

@@ -9,6 +9,7 @@ import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check
+from mdev_traits.conf import settings as settings_mod
 
 
 def make_conf(tmp, *texts):
@@ -24,6 +25,8 @@ def make_conf(tmp, *texts):
         args += ['--config-file', path]
     conf(args, project='mdev-traits', default_config_files=[],
          default_config_dirs=[])
+    # the [mdev_<type>] groups, as a load registers them
+    settings_mod.register_dynamic_opts(conf)
     return conf, paths
 
 

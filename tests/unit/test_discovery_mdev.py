@@ -22,8 +22,8 @@ from mdev_traits.discovery import mdev
 from mdev_traits.discovery import pci
 from mdev_traits.discovery import sysfs
 from mdev_traits import models
+from mdev_traits.testing import samples
 from mdev_traits.testing import sysfs_builder
-from mdev_traits.testing import vdpa_tool
 
 UUID1 = '4b20d080-1b54-4048-85b3-a6a62d165c01'
 UUID2 = '9f1f4c6e-64b2-4d6a-a3d2-5a0c1e7b8d21'
@@ -58,6 +58,17 @@ class _Base(testtools.TestCase):
         return mdev.MdevCollector(root).collect()
 
 
+def make_sample_hosts():
+    """tools/make_sample_hosts.py, imported."""
+    script = os.path.join(os.path.dirname(__file__), '..', '..',
+                          'tools', 'make_sample_hosts.py')
+    spec = importlib.util.spec_from_file_location('make_sample_hosts',
+                                                  script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class SampleHostsTestCase(_Base):
     """Every shipped sample host is discovered as documented."""
 
@@ -72,30 +83,36 @@ class SampleHostsTestCase(_Base):
         return result
 
     def test_all_samples_known(self):
+        # one catalogue (mdev_traits.testing.samples) lists exactly the
+        # shipped files, and tools/make_sample_hosts.py builds each
         self.assertEqual(['gpu-host-1', 'gpu-host-2', 'gpu-host-3',
                           'gpu-host-4', 'gpu-host-5', 'mixed-host',
-                          'vdpa-host-1', 'vdpa-host-2'],
-                         sysfs_builder.list_sample_hosts())
-        self.assertRaises(ValueError, sysfs_builder.sample_host_path, 'x')
+                          'vdpa-host-1', 'vdpa-host-2'], samples.names())
+        self.assertEqual(samples.names(),
+                         [host.name for host in samples.HOSTS])
+        shipped = set(os.listdir(samples.DIRECTORY))
+        listed = set()
+        for host in samples.HOSTS:
+            listed.update(os.path.basename(path) for path in (
+                host.archive, host.config, host.vdpa_json) if path)
+            self.assertTrue(host.models and host.source, host.name)
+        self.assertEqual(sorted(listed), sorted(shipped))
+        self.assertEqual(samples.names(),
+                         sorted(make_sample_hosts().BUILDERS))
+        self.assertRaises(ValueError, samples.get, 'x')
 
     def test_samples_are_up_to_date(self):
-        script = os.path.join(os.path.dirname(__file__), '..', '..',
-                              'tools', 'make_sample_hosts.py')
-        spec = importlib.util.spec_from_file_location('make_sample_hosts',
-                                                      script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for name in sysfs_builder.list_sample_hosts():
-            with open(sysfs_builder.sample_host_path(name),
-                      encoding='utf-8', newline='') as f:
-                self.assertEqual(f.read(), module.render(name), name)
-            vdpa = module.render_vdpa(name)
-            path = vdpa_tool.sample_outputs_path(name)
+        module = make_sample_hosts()
+        for host in samples.HOSTS:
+            with open(host.archive, encoding='utf-8', newline='') as f:
+                self.assertEqual(f.read(), module.render(host.name),
+                                 host.name)
+            vdpa = module.render_vdpa(host.name)
             if vdpa is None:
-                self.assertIsNone(path, name)
+                self.assertIsNone(host.vdpa_json, host.name)
                 continue
-            with open(path, encoding='utf-8', newline='') as f:
-                self.assertEqual(f.read(), vdpa, name)
+            with open(host.vdpa_json, encoding='utf-8', newline='') as f:
+                self.assertEqual(f.read(), vdpa, host.name)
 
     def test_gpu_host_1(self):
         result = self._collect('gpu-host-1')

@@ -20,6 +20,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits.discovery import base
 from mdev_traits.discovery import vdpa
 from mdev_traits.discovery import vdpa_netlink
@@ -517,14 +518,17 @@ class TestConfiguration(testtools.TestCase):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', path], project='mdev-traits')
         self.assertIn('vdpa', conf.exporter.discovery_sources)
-        collectors = base.load_collectors(['mdev', 'vdpa'], tmp, conf=conf)
+        settings = settings_mod.load(conf)
+        collectors = base.load_collectors(
+            ['mdev', 'vdpa'], tmp, options=settings.discovery.options())
         collector = collectors[1]
         self.assertIsInstance(collector, vdpa.VdpaCollector)
         self.assertEqual(('/opt/iproute2/sbin/vdpa', 3),
                          (collector.command, collector.timeout))
-        # without conf: the defaults (the old signature still works)
+        # the mdev source reads the enabled types only (none here)
+        self.assertEqual(frozenset(), collectors[0].read_types)
+        # without options: the defaults
         (plain,) = base.load_collectors(['vdpa'], tmp)
         self.assertEqual(('vdpa', 10), (plain.command, plain.timeout))
-        from_conf = vdpa.VdpaCollector.from_conf(conf)
-        self.assertEqual(tmp, from_conf.sysfs_root)
-        self.assertEqual(3, from_conf.timeout)
+        (mdev,) = base.load_collectors(['mdev'], tmp)
+        self.assertIsNone(mdev.read_types)

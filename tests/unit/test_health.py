@@ -8,7 +8,7 @@ import testtools
 
 from mdev_traits.cmd import status as status_cmd
 from mdev_traits import health
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 T0 = 1795990000  # 2026-11-29 22:06:40 UTC
 
@@ -103,7 +103,7 @@ class TestNotifierBound(testtools.TestCase):
         sock.bind(path)
         self.addCleanup(sock.close)
         self.useFixture(fixtures.MonkeyPatch(
-            'mdev_traits.systemd.SEND_TIMEOUT', 0.2))
+            'mdev_traits.daemon.systemd.SEND_TIMEOUT', 0.2))
         notifier = systemd.Notifier({'NOTIFY_SOCKET': path})
         sent = []
         for _ in range(100000):  # bounded: the queue fills up far sooner

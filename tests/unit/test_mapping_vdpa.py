@@ -17,6 +17,8 @@ import os_traits
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
+from mdev_traits.conf import check_devices
+from mdev_traits.conf import settings as settings_mod
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import mdev as mdev_mapping
 from mdev_traits.mapping import names
@@ -26,7 +28,6 @@ from mdev_traits.mapping import vdpa_data
 from mdev_traits import models
 from mdev_traits.placement import plan
 from mdev_traits.placement import record
-from mdev_traits import service
 
 # the device's own features as read over netlink (VDPA_ATTR_DEV_FEATURES
 # of an mlx5 VF device created without device_features: mlx5_vnet.c
@@ -368,7 +369,7 @@ class TestPlanVdpa(testtools.TestCase):
         desired = build([mlx5_device()])
         p = plan.plan(desired, plan.TreeSnapshot(
             root=plan.ProviderState(uuid='root', name='cn1', generation=1),
-            providers={}), record.Ownership(), 'manage')
+            providers={}), record.Ownership(), True)
         create = [op for op in p.ops if isinstance(op, plan.CreateProvider)]
         self.assertEqual(['cn1_vdpa_vdpa0'], [op.name for op in create])
         self.assertEqual({'CUSTOM_VDPA_NET'},
@@ -380,7 +381,7 @@ class TestPlanVdpa(testtools.TestCase):
             resource_classes={'cn1_vdpa_vdpa0':
                               frozenset({'CUSTOM_VDPA_NET'})},
             created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
-        p = plan.plan(build([]), self.snapshot(), own, 'manage')
+        p = plan.plan(build([]), self.snapshot(), own, True)
         (op,) = p.ops
         self.assertIsInstance(op, plan.DeleteProvider)
         self.assertEqual(('CUSTOM_VDPA_NET',), op.reserve_rcs)
@@ -390,7 +391,7 @@ class TestPlanVdpa(testtools.TestCase):
         # (another host with the same root name makes the same uuid5):
         # without a record, it is left alone and the conflict is named
         for own in (record.Ownership(), record.Ownership(recorded=False)):
-            p = plan.plan(build([]), self.snapshot(), own, 'manage')
+            p = plan.plan(build([]), self.snapshot(), own, True)
             self.assertEqual([], p.ops)
             (line,) = p.conflicts.values()
             self.assertIn('cn1_vdpa_vdpa0', line)
@@ -400,7 +401,7 @@ class TestPlanVdpa(testtools.TestCase):
         own = record.Ownership(
             traits={'cn1_vdpa_vdpa0': frozenset({'CUSTOM_VDPA_TYPE_NET'})},
             created={'cn1_vdpa_vdpa0': names.provider_uuid('cn1_vdpa_vdpa0')})
-        p = plan.plan(desired, self.snapshot(), own, 'manage')
+        p = plan.plan(desired, self.snapshot(), own, True)
         self.assertEqual([], p.ops)
         self.assertEqual({'CUSTOM_VDPA_TYPE_NET'},
                          p.ownership.traits['cn1_vdpa_vdpa0'])
@@ -419,8 +420,8 @@ class TestConfigFromConf(testtools.TestCase):
                     'physnet1:ens1f1np1\n')
         conf = exporter_cmd.build_conf()
         conf(['--config-file', path], project='mdev-traits')
-        self.assertEqual([], exporter_cmd.validate(conf))
-        config = service.vdpa_config_from_conf(conf)
+        self.assertEqual([], check_devices.validate(conf))
+        config = settings_mod.load(conf).vdpa
         self.assertTrue(config.manage)
         self.assertEqual('CUSTOM_NIC_NET', config.resource_class_for('net'))
         self.assertEqual('CUSTOM_DISK', config.resource_class_for('block'))
@@ -437,6 +438,6 @@ class TestConfigFromConf(testtools.TestCase):
                 f.write('[vdpa]\n%s\n' % line)
             conf = exporter_cmd.build_conf()
             conf(['--config-file', path], project='mdev-traits')
-            errors = exporter_cmd.validate(conf)
+            errors = check_devices.validate(conf)
             self.assertTrue(errors, line)
             self.assertIn('[vdpa]', errors[0])

@@ -46,7 +46,7 @@ class TestPlanDecorate(testtools.TestCase):
     def test_adds_traits_keeps_others(self):
         p = plan.plan(desired(), snapshot(('OWNER_NOVA', 'CUSTOM_OPS'),
                                           NOVA_INV),
-                      record.Ownership(), 'decorate')
+                      record.Ownership(), False)
         ensure, set_traits = p.ops
         self.assertIsInstance(ensure, plan.EnsureTraits)
         self.assertEqual(('CUSTOM_MDEV_TYPE_NVIDIA_231',), ensure.traits)
@@ -64,7 +64,7 @@ class TestPlanDecorate(testtools.TestCase):
     def test_unchanged_makes_no_op(self):
         p = plan.plan(desired(), snapshot(('OWNER_NOVA',
                                            'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-                      record.Ownership(), 'decorate',
+                      record.Ownership(), False,
                       known_traits={'CUSTOM_MDEV_TYPE_NVIDIA_231'})
         self.assertEqual([], p.ops)
 
@@ -72,7 +72,7 @@ class TestPlanDecorate(testtools.TestCase):
         own = record.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_OLD', 'CUSTOM_OPS', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-            own, 'decorate')
+            own, False)
         (op,) = p.ops
         self.assertEqual(('CUSTOM_OLD',), op.removed)
         self.assertIn('CUSTOM_OPS', op.traits)
@@ -80,7 +80,7 @@ class TestPlanDecorate(testtools.TestCase):
     def test_reserved_prefix_owned_without_state(self):
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_MDEV_TYPE_NVIDIA_222', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-            record.Ownership(recorded=False), 'decorate')
+            record.Ownership(recorded=False), False)
         (op,) = p.ops
         self.assertEqual(('CUSTOM_MDEV_TYPE_NVIDIA_222',), op.removed)
 
@@ -88,20 +88,20 @@ class TestPlanDecorate(testtools.TestCase):
         # a record that does not name the trait: someone else set it
         p = plan.plan(desired(), snapshot(
             ('CUSTOM_MDEV_TYPE_NVIDIA_222', 'CUSTOM_MDEV_TYPE_NVIDIA_231')),
-            record.Ownership(), 'decorate')
+            record.Ownership(), False)
         self.assertEqual([], p.ops)
         self.assertNotIn(PNAME, p.ownership.traits)
 
     def test_partial_parent_never_removes(self):
         own = record.Ownership(traits={PNAME: frozenset({'CUSTOM_OLD'})})
         p = plan.plan(desired(traits=(), partial=True),
-                      snapshot(('CUSTOM_OLD',)), own, 'decorate')
+                      snapshot(('CUSTOM_OLD',)), own, False)
         self.assertEqual([], p.ops)
         self.assertEqual({'CUSTOM_OLD'}, p.ownership.traits[PNAME])
 
     def test_missing_provider_is_a_note_in_decorate(self):
         p = plan.plan(desired(), snapshot(None), record.Ownership(),
-                      'decorate')
+                      False)
         self.assertEqual([], p.ops)
         self.assertIn('does not exist', p.notes[0])
 
@@ -111,12 +111,12 @@ class TestPlanDecorate(testtools.TestCase):
         snap = snapshot(('OWNER_NOVA', 'CUSTOM_MDEV_TYPE_NVIDIA_231'))
         own = record.Ownership(traits={
             PNAME: frozenset({'CUSTOM_MDEV_TYPE_NVIDIA_231'})})
-        p = plan.plan(tree_, snap, own, 'decorate')
+        p = plan.plan(tree_, snap, own, False)
         (op,) = p.ops
         self.assertEqual(('OWNER_NOVA',), op.traits)
         incomplete = desired_mod.DesiredTree(root_name='cn1',
                                              providers=(), complete=False)
-        p = plan.plan(incomplete, snap, own, 'decorate')
+        p = plan.plan(incomplete, snap, own, False)
         self.assertEqual([], p.ops)
         self.assertEqual(own.traits, p.ownership.traits)
 
@@ -124,7 +124,7 @@ class TestPlanDecorate(testtools.TestCase):
 class TestPlanManage(testtools.TestCase):
 
     def test_creates_provider_with_uuid5_then_traits_and_inventory(self):
-        p = plan.plan(desired(), snapshot(None), record.Ownership(), 'manage')
+        p = plan.plan(desired(), snapshot(None), record.Ownership(), True)
         kinds = [type(o) for o in p.ops]
         self.assertEqual([plan.EnsureTraits, plan.CreateProvider,
                           plan.SetTraits, plan.SetInventories], kinds)
@@ -138,7 +138,7 @@ class TestPlanManage(testtools.TestCase):
         p = plan.plan(desired(total=2),
                       snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',), other,
                                uuid=UUID),
-                      CREATED, 'manage')
+                      CREATED, True)
         (op,) = p.ops
         self.assertEqual({'CUSTOM_OTHER', 'VGPU'}, set(op.inventories))
         self.assertEqual(9, op.inventories['CUSTOM_OTHER']['total'])
@@ -146,7 +146,7 @@ class TestPlanManage(testtools.TestCase):
     def test_owner_nova_inventory_untouched(self):
         p = plan.plan(desired(total=2),
                       snapshot(('OWNER_NOVA', 'CUSTOM_MDEV_TYPE_NVIDIA_231'),
-                               NOVA_INV), record.Ownership(), 'manage')
+                               NOVA_INV), record.Ownership(), True)
         self.assertEqual([], p.ops)
         self.assertTrue(p.notes)
 
@@ -157,7 +157,7 @@ class TestPlanManage(testtools.TestCase):
                                       NOVA_INV, uuid=uuid),
                       record.Ownership(resource_classes={
                           PNAME: frozenset({'VGPU'})},
-                          created={PNAME: uuid}), 'manage')
+                          created={PNAME: uuid}), True)
         (op,) = p.ops
         self.assertIsInstance(op, plan.DeleteProvider)
         self.assertEqual(('VGPU',), op.reserve_rcs)
@@ -165,7 +165,7 @@ class TestPlanManage(testtools.TestCase):
     def test_replan_provider(self):
         fresh = snapshot(('OWNER_NOVA',), NOVA_INV, gen=9).providers[PNAME]
         ops = plan.replan_provider(desired(), fresh, record.Ownership(),
-                                   'decorate')
+                                   False)
         self.assertEqual(9, ops[0].generation)
 
 
@@ -190,7 +190,7 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',))
         snap.providers[nova.name] = nova
         for own in (record.Ownership(), record.Ownership(recorded=False)):
-            for mode in ('decorate', 'manage'):
+            for mode in (False, True):
                 p = plan.plan(desired(), snap, own, mode)
                 self.assertFalse([o for o in p.ops
                                   if getattr(o, 'name', None) == nova.name])
@@ -202,7 +202,7 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(None)
         snap.providers[nova.name] = nova
         tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
-        (op,) = plan.plan(tree_, snap, own, 'decorate').ops
+        (op,) = plan.plan(tree_, snap, own, False).ops
         self.assertEqual(('CUSTOM_GOLD',), op.removed)
         self.assertEqual(('CUSTOM_PCI_VENDOR_10DE',), op.traits)
 
@@ -210,17 +210,17 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(('CUSTOM_HW_GPU_API_CUDA', 'CUSTOM_OPS'))
         want = ('CUSTOM_MDEV_TYPE_NVIDIA_231', 'CUSTOM_HW_GPU_API_CUDA')
         lost = plan.plan(desired(traits=want), snap,
-                         record.Ownership(recorded=False), 'decorate')
+                         record.Ownership(recorded=False), False)
         self.assertEqual(set(want), lost.ownership.traits[PNAME])
         # with a record that does not name it, it stays someone else's
         kept = plan.plan(desired(traits=want), snap, record.Ownership(),
-                         'decorate')
+                         False)
         self.assertEqual({'CUSTOM_MDEV_TYPE_NVIDIA_231'},
                          kept.ownership.traits[PNAME])
 
     def test_manage_writes_no_inventory_where_it_created_nothing(self):
         p = plan.plan(desired(total=2), snapshot((), inv(4)),
-                      record.Ownership(), 'manage')
+                      record.Ownership(), True)
         self.assertFalse([o for o in p.ops
                           if isinstance(o, plan.SetInventories)])
         self.assertIn('not created by the exporter', p.notes[0])
@@ -230,13 +230,13 @@ class TestOwnershipRules(testtools.TestCase):
         snap = snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_222',), inv(16),
                         uuid=UUID)
         # described: no trait, no inventory written
-        p = plan.plan(desired(), snap, record.Ownership(), 'manage')
+        p = plan.plan(desired(), snap, record.Ownership(), True)
         self.assertEqual([], p.ops)
         self.assertEqual(1, len(p.conflicts))
         self.assertIn(PNAME, list(p.conflicts.values())[0])
         # not described: not deleted
         tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
-        p = plan.plan(tree_, snap, record.Ownership(), 'manage')
+        p = plan.plan(tree_, snap, record.Ownership(), True)
         self.assertEqual([], p.ops)
         self.assertIn('root_provider_name', list(p.conflicts.values())[0])
 
@@ -245,18 +245,18 @@ class TestOwnershipRules(testtools.TestCase):
         own = record.Ownership(created={PNAME: UUID})
         tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         p = plan.plan(tree_, snapshot((), inv(4), uuid='nova-uuid'), own,
-                      'manage')
+                      True)
         self.assertEqual([], p.ops)
         self.assertEqual({}, p.ownership.created)
 
     def test_operator_reserved_is_kept(self):
         snap = snapshot(('CUSTOM_MDEV_TYPE_NVIDIA_231',), inv(4, 2),
                         uuid=UUID)
-        p = plan.plan(desired(total=4), snap, CREATED, 'manage',
+        p = plan.plan(desired(total=4), snap, CREATED, True,
                       known_traits={'CUSTOM_MDEV_TYPE_NVIDIA_231'})
         self.assertEqual([], p.ops)
         # fewer instances: the reservation stays, bounded by the total
-        (op,) = plan.plan(desired(total=1), snap, CREATED, 'manage').ops
+        (op,) = plan.plan(desired(total=1), snap, CREATED, True).ops
         self.assertEqual(1, op.inventories['VGPU']['reserved'])
 
     def test_only_our_own_reservation_is_taken_back(self):
@@ -266,12 +266,12 @@ class TestOwnershipRules(testtools.TestCase):
         # Placement still shows what we set: back to the operator's 1
         (op,) = [o for o in plan.plan(
             desired(total=4), snapshot((), inv(4, 4), uuid=UUID), own,
-            'manage').ops if isinstance(o, plan.SetInventories)]
+            True).ops if isinstance(o, plan.SetInventories)]
         self.assertEqual(1, op.inventories['VGPU']['reserved'])
         # someone changed it since: their value stays
         ops = plan.plan(desired(total=4),
                         snapshot((), inv(4, 3), uuid=UUID), own,
-                        'manage').ops
+                        True).ops
         self.assertFalse([o for o in ops
                           if isinstance(o, plan.SetInventories)])
 
@@ -280,10 +280,10 @@ class TestOwnershipRules(testtools.TestCase):
             {'CUSTOM_A', 'CUSTOM_B', 'CUSTOM_C'})})
         snap = snapshot(('CUSTOM_A', 'CUSTOM_B', 'CUSTOM_C'))
         small = plan.plan(desired(traits=('CUSTOM_A', 'CUSTOM_B')), snap,
-                          own, 'decorate')
+                          own, False)
         self.assertFalse(plan.withdrawal(small)[0])
         large = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
-                          'decorate')
+                          False)
         is_large, content, summary = plan.withdrawal(large)
         self.assertTrue(is_large)
         self.assertIn('2 of 3 trait(s)', summary)
@@ -291,12 +291,12 @@ class TestOwnershipRules(testtools.TestCase):
                          content['traits'])
         # same withdrawal, same content; additions only removes nothing
         again = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
-                          'decorate')
+                          False)
         self.assertEqual(content, plan.withdrawal(again)[1])
         self.assertTrue(plan.covered(plan.withdrawal(small)[1],
                                      dict(content, cycles=3)))
         held = plan.plan(desired(traits=('CUSTOM_A',)), snap, own,
-                         'decorate', withdraw=False)
+                         False, withdraw=False)
         self.assertEqual([], held.ops)
         self.assertEqual(own.traits, held.ownership.traits)
 
@@ -305,8 +305,19 @@ class TestOwnershipRules(testtools.TestCase):
                                resource_classes={PNAME: frozenset({'VGPU'})})
         tree_ = desired_mod.DesiredTree(root_name='cn1', providers=())
         (op,) = plan.plan(tree_, snapshot((), inv(4, 2), uuid=UUID), own,
-                          'manage').ops
+                          True).ops
         self.assertEqual({'VGPU': 2}, op.operator_reserved)
         self.assertEqual({PNAME}, plan.plan(
             tree_, snapshot((), inv(4, 2), uuid=UUID), own,
-            'manage').withdrawn_providers)
+            True).withdrawn_providers)
+
+
+class TestManageFlag(testtools.TestCase):
+
+    def test_a_mode_name_is_refused(self):
+        # the settings decide manage once; "decorate" must not read as true
+        for mode in ('manage', 'decorate', None):
+            self.assertRaises(TypeError, plan.plan, desired(),
+                              snapshot(None), record.Ownership(), mode)
+            self.assertRaises(TypeError, plan.replan_provider, desired(),
+                              snapshot(None).root, record.Ownership(), mode)

@@ -104,8 +104,7 @@ class TestPlanProperties(testtools.TestCase):
 
     @settings(max_examples=200, deadline=None)
     @given(present=trait_sets, wanted=trait_sets, owned=trait_sets,
-           vanished=st.booleans(), mode=st.sampled_from(['decorate',
-                                                         'manage']))
+           vanished=st.booleans(), mode=st.booleans())
     def test_failed_read_never_removes(self, present, wanted, owned,
                                        vanished, mode):
         name = 'cn1_pci_0000_3b_00_0'
@@ -155,7 +154,7 @@ class TestPlanProperties(testtools.TestCase):
             providers={name: plan.ProviderState(
                 uuid='nova', name=name, generation=3, traits=present)})
         own = record.Ownership(traits={name: owned}, recorded=recorded)
-        result = plan.plan(desired, snap, own, 'decorate')
+        result = plan.plan(desired, snap, own, False)
         # the record, or (record lost) the reserved prefixes: nothing else
         removable = set(owned)
         if not recorded:

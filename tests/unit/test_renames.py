@@ -61,7 +61,7 @@ class TestRenames(testtools.TestCase):
             desired(inventories={}), snapshot(OLD), OURS, manage=True))
 
     def test_plan_renames_and_keeps_the_record(self):
-        the_plan = plan.plan(desired(), snapshot(OLD), OURS, 'manage')
+        the_plan = plan.plan(desired(), snapshot(OLD), OURS, True)
         ops = [op for op in the_plan.ops
                if not isinstance(op, plan.EnsureTraits)]
         self.assertIsInstance(ops[0], plan.RenameProvider)

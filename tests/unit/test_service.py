@@ -7,13 +7,14 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import daemon as daemon_mod
-from mdev_traits import hotplug
-from mdev_traits import metrics as metrics_mod
+from mdev_traits.conf import check_devices
+from mdev_traits.conf import settings as settings_mod
+from mdev_traits.daemon import loop as daemon_mod
+from mdev_traits.daemon import hotplug
+from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits import models
 from mdev_traits.placement import reconciler as reconciler_mod
-from mdev_traits import service
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 
 def make_conf(tmp, text):
@@ -120,6 +121,16 @@ class TestMetrics(testtools.TestCase):
             self.assertEqual(text, f.read())
         self.assertEqual(['mdev_traits.prom'], os.listdir(tmp))
 
+    def test_textfile_is_readable_by_node_exporter_under_umask_0077(self):
+        # etc/mdev-traits-exporter.service sets UMask=0077; node_exporter
+        # runs as another user
+        self.addCleanup(os.umask, os.umask(0o077))
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'mdev_traits.prom')
+        metrics_mod.Metrics().write_textfile(path)
+        self.assertEqual(0o644, os.stat(path).st_mode & 0o777)
+        self.assertEqual(['mdev_traits.prom'], os.listdir(tmp))
+
 
 class TestConfigChecks(testtools.TestCase):
 
@@ -131,9 +142,9 @@ class TestConfigChecks(testtools.TestCase):
         conf, path = make_conf(self.tmp, '[placement]\nauth_type = '
                                'admin_token\ntoken = admin\n')
         os.chmod(path, 0o644)
-        self.assertEqual([path], service.exposed_secret_files(conf))
+        self.assertEqual([path], check_devices.exposed_secret_files(conf))
         os.chmod(path, 0o640)
-        self.assertEqual([], service.exposed_secret_files(conf))
+        self.assertEqual([], check_devices.exposed_secret_files(conf))
 
     def test_unknown_enabled_type_names_file(self):
         conf, path = make_conf(self.tmp, '[devices]\nenabled_mdev_types = '
@@ -141,18 +152,18 @@ class TestConfigChecks(testtools.TestCase):
         found = models.DiscoveryResult(mdev_parents=(models.MdevParent(
             name='0000:3b:00.0', types=(
                 models.MdevType(type_id='nvidia-231'),)),))
-        (err,) = service.unknown_enabled_types(conf, found)
+        (err,) = check_devices.unknown_enabled_types(conf, found)
         self.assertIn(path, err)
         self.assertIn('nvidia-999', err)
         self.assertNotIn('nvidia-231,', err)
         incomplete = models.DiscoveryResult(complete=False,
                                             incomplete=frozenset({'mdev'}))
-        self.assertEqual([], service.unknown_enabled_types(conf,
-                                                           incomplete))
+        self.assertEqual([], check_devices.unknown_enabled_types(
+            conf, incomplete))
 
     def test_validate_names_bad_option(self):
         conf, path = make_conf(self.tmp, '[exporter]\ninterval = soon\n')
-        errors = exporter_cmd.validate(conf)
+        errors = check_devices.validate(conf)
         self.assertEqual(1, len(errors))
         self.assertIn('[exporter] interval', errors[0])
 
@@ -160,7 +171,7 @@ class TestConfigChecks(testtools.TestCase):
         conf, _ = make_conf(self.tmp, '[devices]\nenabled_mdev_types = a,b\n'
                             '[mdev_a]\ndevice_addresses = 0000:3b:00.0\n'
                             '[mdev_b]\ndevice_addresses = 0000:3b:00.0\n')
-        errors = exporter_cmd.validate(conf)
+        errors = check_devices.validate(conf)
         self.assertIn('already used by [mdev_a]', errors[0])
 
     def _addresses(self, addresses, group='mdev_a'):
@@ -172,7 +183,7 @@ class TestConfigChecks(testtools.TestCase):
                                '[devices]\nenabled_mdev_types = a\n'
                                '[%s]\ndevice_addresses = %s\n' % (
                                    root, group, addresses))
-        return exporter_cmd.validate(conf), path
+        return check_devices.validate(conf), path
 
     def test_device_addresses_as_nova_validates_them(self):
         # nova/virt/libvirt/driver.py _validate_device_address
@@ -204,7 +215,7 @@ class TestConfigChecks(testtools.TestCase):
                             '[vgpu_a]\ndevice_addresses = 0000:3b:00.0\n'
                             '[mdev_b]\n' % root)
         self.assertEqual((('a', ('0000:3b:00.0',)), ('b', ())),
-                         service.mdev_config_from_conf(conf).device_addresses)
+                         settings_mod.load(conf).mdev.device_addresses)
 
 
 class FakeExporter(object):
@@ -273,10 +284,12 @@ class TestDaemon(testtools.TestCase):
             conf, make_exporter=lambda c, **kw: FakeExporter([]),
             reload_conf=bad_reload, notifier=FakeNotifier())
         old = daemon.exporter
+        settings = daemon.settings
         daemon._on_hup(None, None)
         daemon._do_reload()
         self.assertIs(old, daemon.exporter)
         self.assertIs(conf, daemon.conf)
+        self.assertIs(settings, daemon.settings)
 
 
 class TestMainErrors(testtools.TestCase):

@@ -10,8 +10,8 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits import daemon as daemon_mod
-from mdev_traits import systemd
+from mdev_traits.daemon import loop as daemon_mod
+from mdev_traits.daemon import systemd
 
 
 class RecordingNotifier(systemd.Notifier):

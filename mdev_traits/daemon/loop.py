@@ -17,12 +17,14 @@ from oslo_log import log as logging
 
 from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
+from mdev_traits.conf import settings as settings_mod
+from mdev_traits.discovery import base as discovery_base
 from mdev_traits import health
-from mdev_traits import hotplug
-from mdev_traits import metrics as metrics_mod
+from mdev_traits.daemon import hotplug
+from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits import service
-from mdev_traits import systemd
+from mdev_traits.daemon import systemd
 
 # The daemon's lines keep the logger name they have always had (operators
 # filter and the guide shows "mdev_traits.service [-] mdev-traits exporter
@@ -50,12 +52,16 @@ class Daemon(object):
     systemd notification."""
 
     def __init__(self, conf, make_exporter=service.Exporter, reload_conf=None,
-                 notifier=None, ready_within=READY_WITHIN):
-        """``reload_conf()`` returns a new, validated configuration object
-        (or raises): the running one stays in force when it fails.
-        ``ready_within``: seconds after which systemd is told the daemon
-        started even when the first cycle is still running."""
+                 notifier=None, ready_within=READY_WITHIN, settings=None):
+        """``conf``: the parsed configuration; ``settings``: its
+        :class:`settings_mod.Settings` (built from ``conf`` when not
+        given), which is what the cycles use. ``reload_conf()`` returns a
+        new, validated ``(configuration object, settings)`` (or raises):
+        the running ones stay in force when it fails. ``ready_within``:
+        seconds after which systemd is told the daemon started even when
+        the first cycle is still running."""
         self.conf = conf
+        self.settings = settings or settings_mod.load(conf)
         self.ready_within = ready_within
         self.make_exporter = make_exporter
         self.reload_conf = reload_conf
@@ -64,14 +70,14 @@ class Daemon(object):
         self._reload = False
         self.metrics = metrics_mod.Metrics()
         self.notifier = notifier or systemd.Notifier()
-        self.exporter = self._new_exporter(conf)
+        self.exporter = self._new_exporter(self.settings)
         self.failures = 0
         self.hotplug = None
-        self.health = health.Health(conf.exporter.heartbeat_interval)
+        self.health = health.Health(self.settings.exporter.heartbeat_interval)
         self.status_file = health.StatusWriter()
 
-    def _new_exporter(self, conf):
-        return self.make_exporter(conf, metrics=self.metrics)
+    def _new_exporter(self, settings):
+        return self.make_exporter(settings, metrics=self.metrics)
 
     def install_signal_handlers(self):
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -94,7 +100,7 @@ class Daemon(object):
         self._wake.set()
 
     def next_wait(self):
-        ex = self.conf.exporter
+        ex = self.settings.exporter
         if self.failures:
             return backoff_delay(self.failures, ex.retry_initial_delay,
                                  ex.interval, ex.interval_jitter)
@@ -106,17 +112,18 @@ class Daemon(object):
         if self.reload_conf is None:
             return
         try:
-            conf = self.reload_conf()
+            conf, settings = self.reload_conf()
             # the new root must look like sysfs, as at start
-            error = service.check_sysfs_root(conf)
+            error = discovery_base.root_error(settings.exporter.sysfs_root)
             if error is not None:
                 raise ValueError(error)
-            exporter = self._new_exporter(conf)
+            exporter = self._new_exporter(settings)
         except Exception as exc:  # noqa: B902 - keep the old config
             LOG.error('Configuration reload failed, the previous '
                       'configuration stays in force: %s', exc)
             return
         old, self.conf = self.conf, conf
+        self.settings = settings
         self.exporter = exporter
         self.failures = 0
         changed = conf_check.changed_options(old, conf)
@@ -150,10 +157,10 @@ class Daemon(object):
                 self.hotplug = None
             self._start_hotplug()
         self.health.heartbeat_interval = (
-            self.conf.exporter.heartbeat_interval)
+            self.settings.exporter.heartbeat_interval)
 
     def _start_metrics(self):
-        mconf = self.conf.metrics
+        mconf = self.settings.metrics
         if mconf.listen_port is not None:
             try:
                 self.metrics.start_listener(mconf.listen_address,
@@ -163,9 +170,9 @@ class Daemon(object):
                           mconf.listen_address, mconf.listen_port, exc)
 
     def _start_hotplug(self):
-        if self.conf.exporter.hotplug:
+        if self.settings.exporter.hotplug:
             self.hotplug = hotplug.UdevMonitor(hotplug.Debouncer(
-                self.wake, self.conf.exporter.hotplug_debounce))
+                self.wake, self.settings.exporter.hotplug_debounce))
             if not self.hotplug.start():
                 self.hotplug = None
 
@@ -210,9 +217,9 @@ class Daemon(object):
 
     def run(self):
         LOG.info('mdev-traits exporter started (mode %s, root provider %s, '
-                 'every %ss)', self.conf.exporter.mode,
-                 self.conf.exporter.root_provider_name,
-                 self.conf.exporter.interval)
+                 'every %ss)', self.settings.exporter.mode,
+                 self.settings.exporter.root_provider_name,
+                 self.settings.exporter.interval)
         placement_conf.log_credentials_source(self.conf, LOG)
         self._start_services()
         first = True
@@ -224,8 +231,8 @@ class Daemon(object):
                     self._do_reload()
                 self._wake.clear()
                 self.run_cycle()
-                self.metrics.write_textfile(self.conf.metrics.textfile)
-                self.status_file.write(self.conf, self.health)
+                self.metrics.write_textfile(self.settings.metrics.textfile)
+                self.status_file.write(self.settings, self.health)
                 if first:
                     ready_timer.cancel()
                     self.notifier.ready()

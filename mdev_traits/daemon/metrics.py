@@ -113,7 +113,17 @@ class Metrics(object):
 
     def write_textfile(self, path):
         """Atomically write the metrics for node_exporter's textfile
-        collector (it must never read a half-written file)."""
+        collector (it must never read a half-written file), readable by
+        it (mode 0644).
+
+        Not ``prometheus_client.write_to_textfile``: it is atomic too (a
+        ``<path>.<pid>.<thread>`` file renamed over ``path``,
+        prometheus_client/exposition.py), but creates the file with
+        ``open()``, so its mode follows the umask: under the unit's
+        ``UMask=0077`` node_exporter, another user, could not read it.
+        The library renders the text (:meth:`render`); the one
+        atomic-write helper of the project (:mod:`mdev_traits.fileutil`)
+        gives the file its mode before it appears."""
         if not self.enabled or not path:
             return
         try:
