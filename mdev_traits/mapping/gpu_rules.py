@@ -59,8 +59,8 @@ class RuleSet:
 def rule_matches(rule, target):
     """Whether every field of ``rule.match`` matches ``target``.
 
-    ``target`` is a :class:`mdev_traits.mapping.gpu.GpuTarget`; a field the
-    target does not have (None) never matches.
+    ``target`` is a :class:`mdev_traits.mapping.gpu_resolve.GpuTarget`; a
+    field the target does not have (None) never matches.
     """
     for field, patterns in rule.match:
         values = target.match_values(field)
