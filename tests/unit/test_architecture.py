@@ -8,10 +8,12 @@ assertion names every offending module and import in one message.
 The walls (issue 13, item 8; the team's guide):
 
 * discovery never imports mapping, placement, openstacksdk or
-  keystoneauth1;
+  keystoneauth1 (nor the conf: its sources take plain values);
 * mapping imports no conf, no oslo.config, no discovery, and does no I/O
-  (no ``open()`` call, no module whose job is I/O: :data:`IO_MODULES`);
+  (no ``open()`` call, no module whose job is I/O: :data:`IO_MODULES`;
+  nor the profiles package, whose loader reads files);
 * placement imports no discovery and no conf;
+* none of the three layers imports the wiring (:data:`WIRING`);
 * operator code imports no test tooling (:data:`TEST_TOOLING`, the
   ``mdev-traits[test]`` extra, and the test requirements);
 * no import cycle among our modules;
@@ -48,18 +50,22 @@ IO_MODULES = ('os', 'io', 'subprocess', 'socket', 'ssl', 'shutil',
               'http.client', 'requests', 'pyudev', 'keystoneauth1',
               'openstack')
 
+# What wires the layers together: the layers never import it.
+WIRING = ('mdev_traits.service', 'mdev_traits.daemon', 'mdev_traits.cmd')
+
 WALLS = (
     # (modules under, forbidden imports, why)
     ('mdev_traits.discovery',
      ('mdev_traits.mapping', 'mdev_traits.placement', 'openstack',
-      'keystoneauth1'),
-     'discovery reads the host only'),
+      'keystoneauth1', 'mdev_traits.conf', 'oslo_config') + WIRING,
+     'discovery reads the host only, configured with plain values'),
     ('mdev_traits.mapping',
-     ('mdev_traits.conf', 'oslo_config', 'mdev_traits.discovery')
-     + IO_MODULES,
+     ('mdev_traits.conf', 'oslo_config', 'mdev_traits.discovery',
+      'mdev_traits.profiles') + IO_MODULES + WIRING,
      'mapping is pure: settings as data, no I/O'),
     ('mdev_traits.placement',
-     ('mdev_traits.discovery', 'mdev_traits.conf', 'oslo_config'),
+     ('mdev_traits.discovery', 'mdev_traits.conf', 'oslo_config')
+     + WIRING,
      'placement gets settings as data and a mapped tree'),
 )
 
