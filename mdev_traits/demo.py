@@ -8,7 +8,7 @@ tree, the traits and an allocation-candidates query that shows superset
 matching.
 
 Needs the ``test`` extra (openstack-placement; osc-placement for the
-provider listing): ``pip install 'mdev-traits[test]'``, or ``tox -e demo``
+provider listing): ``pip install '.[test]'`` in a checkout, or ``tox -e demo``
 which installs the test requirements. Without it, the command says so in
 one line and exits 2.
 """

@@ -13,7 +13,7 @@
 """Physical NVIDIA GPUs as NVML sees them (CUDA compute capability).
 
 Uses NVIDIA's Python bindings, nvidia-ml-py (module ``pynvml``), an
-optional dependency (``pip install mdev-traits[nvml]``), and only when the
+optional dependency (``pip install '.[nvml]'``), and only when the
 library loads: a host without it, without ``libnvidia-ml.so`` or without a
 loaded NVIDIA driver gives an empty, *complete* result and one debug line,
 so the source is harmless on every host. Calls (NVML API reference,

@@ -4,7 +4,8 @@ Fake sysfs trees and tools, the recorded sample hosts
 (:mod:`mdev_traits.testing.samples`), a real Placement on loopback and
 the demo. The operator's code never imports them
 (``tests/unit/test_architecture.py``). Those that need a test requirement
-say so when imported without it: ``pip install 'mdev-traits[test]'``
+say so when imported without it: ``pip install '.[test]'`` in a
+checkout (or ``pip install '<wheel>[test]'``; the project is not on PyPI)
 installs what they need (setup.cfg ``[extras] test``).
 
 This module itself imports nothing outside the standard library, so that
@@ -13,7 +14,7 @@ This module itself imports nothing outside the standard library, so that
 
 import importlib.util
 
-INSTALL = "pip install 'mdev-traits[test]'"
+INSTALL = "pip install '.[test]' in a checkout of mdev-traits"
 
 # import name -> distribution of the ``test`` extra (setup.cfg)
 DISTRIBUTIONS = {

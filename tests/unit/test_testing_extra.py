@@ -17,7 +17,7 @@ from mdev_traits import testing
 
 SETUP_CFG = os.path.join(os.path.dirname(__file__), '..', '..',
                          'setup.cfg')
-HINT = "pip install 'mdev-traits[test]'"
+HINT = "pip install '.[test]' in a checkout of mdev-traits"
 
 
 class TestExtra(testtools.TestCase):
