@@ -145,14 +145,17 @@ def check_version(parent, mdev_type):
 
 def check(client, reqs):
     """{'query', 'qualifying': {host: [providers]},
-    'lacking': {host: (provider, [missing traits])}}."""
+    'lacking': {host: (provider, [missing traits])}, 'incomplete':
+    [what a bound left out]}."""
     name_of = queries.ProviderNames(client)
+    notes = []
     qualifying = {}
-    for root, rp_uuid in queries.candidates(client, reqs.query()):
+    for root, rp_uuid in queries.candidates(client, reqs.query(), notes):
         qualifying.setdefault(name_of(root), set()).add(name_of(rp_uuid))
     # Hosts with free capacity of the resource class that do not qualify
     lacking = {}
-    for rp in queries.with_capacity(client, reqs.resource_class or 'VGPU'):
+    for rp in queries.with_capacity(client, reqs.resource_class or 'VGPU',
+                                    notes=notes):
         host = name_of(rp.root_uuid)
         if host in qualifying:
             continue
@@ -161,9 +164,13 @@ def check(client, reqs):
         best = lacking.get(host)
         if best is None or len(lack) < len(best[1]):
             lacking[host] = (rp.name, lack)
+    if name_of.unresolved:
+        notes.append('%d provider name(s) not looked up (more than %d '
+                     'lookups): shown by uuid' % (len(name_of.unresolved),
+                                                  name_of.limit))
     return {'query': 'GET /allocation_candidates?%s' % reqs.query(),
             'qualifying': {h: sorted(p) for h, p in qualifying.items()},
-            'lacking': lacking}
+            'lacking': lacking, 'incomplete': notes}
 
 
 def print_requirements(provider, reqs, fmt):
@@ -204,6 +211,8 @@ def print_check(result):
         _out('  %s  lacks %s  (best provider: %s)' % (
             host, ', '.join(lack) or 'nothing (no free capacity?)',
             provider))
+    for note in result['incomplete']:
+        _out('Incomplete: %s' % note)
 
 
 def run(conf, settings):
@@ -238,6 +247,8 @@ def run(conf, settings):
                 'qualifying': result['qualifying'],
                 'lacking': {h: {'provider': p, 'missing': m}
                             for h, (p, m) in result['lacking'].items()}}
+            if result['incomplete']:
+                out['check']['incomplete'] = result['incomplete']
         json.dump(out, sys.stdout, indent=2, sort_keys=True)
         _out()
     return status
