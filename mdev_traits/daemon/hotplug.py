@@ -15,7 +15,8 @@ import time
 
 from oslo_log import log as logging
 
-LOG = logging.getLogger(__name__)
+# the logger name from before the daemon package (operators filter on it)
+LOG = logging.getLogger('mdev_traits.hotplug')
 
 SUBSYSTEMS = ('mdev', 'pci', 'vdpa')
 ACTIONS = ('add', 'remove', 'change', 'bind', 'unbind')

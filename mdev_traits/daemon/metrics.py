@@ -9,7 +9,8 @@ from oslo_log import log as logging
 
 from mdev_traits import fileutil
 
-LOG = logging.getLogger(__name__)
+# the logger name from before the daemon package (operators filter on it)
+LOG = logging.getLogger('mdev_traits.metrics')
 
 try:
     import prometheus_client

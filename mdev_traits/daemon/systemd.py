@@ -10,7 +10,8 @@ import threading
 
 from oslo_log import log as logging
 
-LOG = logging.getLogger(__name__)
+# the logger name from before the daemon package (operators filter on it)
+LOG = logging.getLogger('mdev_traits.systemd')
 
 # seconds one notification may wait for room in the manager's queue
 SEND_TIMEOUT = 5

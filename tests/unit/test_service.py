@@ -305,3 +305,14 @@ class TestMainErrors(testtools.TestCase):
             ['--config-file', path, '--dry-run']))
         stderr.seek(0)
         self.assertIn('cannot set up logging', stderr.read())
+
+
+class TestLoggerNames(testtools.TestCase):
+    """The daemon package kept the logger names operators filter on."""
+
+    def test_names_from_before_the_package(self):
+        self.assertEqual(
+            ['mdev_traits.hotplug', 'mdev_traits.metrics',
+             'mdev_traits.service', 'mdev_traits.systemd'],
+            [m.LOG.logger.name for m in (hotplug, metrics_mod, daemon_mod,
+                                         systemd)])
