@@ -104,7 +104,15 @@ class DiscoverySettings:
 class PlacementSettings:
     """``[placement]``: ``connect(outcome=None)`` returns a ready
     openstacksdk placement proxy (keystoneauth session, timeouts and
-    retries from ``[placement]``), made when the first request needs it."""
+    retries from ``[placement]``), made when the first request needs it.
+
+    The one part not read into plain values at load: keystoneauth's and
+    openstacksdk's own loaders (``load_auth_from_conf_options``,
+    ``load_session_from_conf_options``, ``cloud_region.from_conf``) read
+    ``[placement]``, with its auth plugin's options and ``auth_section``,
+    from the configuration object parsed for this load, and each connect
+    makes a fresh session from it. Nothing changes a parsed object: a
+    reload parses a new one and builds new settings around it."""
 
     connect: typing.Callable = None
 
