@@ -14,6 +14,7 @@ is wrong) and the field; the caller skips the whole file.
 """
 
 import functools
+import itertools
 import re
 
 import jsonschema
@@ -67,14 +68,66 @@ def _is_integer(checker, instance):
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+def _pattern(validator, pattern, instance, schema):
+    # Python's re.search lets "$" match before a final newline, where the
+    # ECMA-262 regular expressions JSON schema means do not: "mdev\n" (a
+    # YAML "|" block) would pass '^(?:mdev|...)$' and then never match
+    if validator.is_type(instance, 'string') and (
+            '\n' in instance or '\r' in instance):
+        yield jsonschema.ValidationError(
+            '%r does not match %r' % (instance, pattern))
+        return
+    yield from jsonschema.Draft202012Validator.VALIDATORS['pattern'](
+        validator, pattern, instance, schema)
+
+
 @functools.lru_cache(maxsize=1)
 def validator():
     """The Draft 2020-12 validator of :data:`schema.SCHEMA`."""
     base = jsonschema.Draft202012Validator
     cls = jsonschema.validators.extend(
-        base, type_checker=base.TYPE_CHECKER.redefine('integer',
-                                                      _is_integer))
+        base, validators={'pattern': _pattern},
+        type_checker=base.TYPE_CHECKER.redefine('integer', _is_integer))
     return cls(schema_mod.SCHEMA)
+
+
+# Bounds on what one file may cost, whatever it holds. The size cap
+# ([profiles] max_file_size) bounds the text, not the data: YAML aliases
+# ("*r" 80,000 times) expand one node many times, and validation, like
+# any walk of the data, pays for every expansion. The shipped profiles
+# have 23 rules, at most 6 levels deep and about 520 values.
+MAX_RULES = 1000
+MAX_NODES = 100000
+MAX_DEPTH = 32
+# schema errors collected before the first one (in document order) is
+# chosen: jsonschema yields them lazily, a bad file may have one per node
+MAX_ERRORS = 100
+
+
+def _size_problem(data):
+    """Why ``data`` is too big or too deep to validate, or None (an
+    iterative walk that stops at the first bound crossed)."""
+    rules = data.get('rules') if isinstance(data, dict) else None
+    if isinstance(rules, list) and len(rules) > MAX_RULES:
+        return 'more than %d rules' % MAX_RULES
+    todo = [(data, 1)]
+    nodes = 0
+    while todo:
+        node, depth = todo.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return ('more than %d values once its aliases are expanded'
+                    % MAX_NODES)
+        if depth > MAX_DEPTH:
+            return 'nested more than %d levels deep' % MAX_DEPTH
+        if isinstance(node, dict):
+            children = itertools.chain(node.keys(), node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        todo.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _rule_label(raw, index):
@@ -232,7 +285,12 @@ def parse_rules(data, filename, operator=False):
     :raises ProfileError: the first problem found; the caller skips the
         whole file (a file is never half-applied).
     """
-    errors = list(validator().iter_errors(data))
+    problem = _size_problem(data)
+    if problem is not None:
+        raise ProfileError(filename, 'too large to be a rule file: %s'
+                           % problem)
+    errors = list(itertools.islice(validator().iter_errors(data),
+                                   MAX_ERRORS))
     if errors:
         first = min(errors, key=functools.partial(_order, data))
         raise schema_error(filename, data, first)
@@ -245,6 +303,11 @@ def parse_text(text, filename, operator=False):
     :func:`parse_rules`)."""
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        # PyYAML's composer recurses once per level: "[[[[...]]]]" a few
+        # thousand deep exhausts the stack; the file is skipped like any
+        # other that does not parse
+        raise ProfileError(filename, 'not valid YAML: nested too deeply')
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         problem = getattr(exc, 'problem', None) or str(exc).split('\n')[0]

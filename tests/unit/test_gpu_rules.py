@@ -156,6 +156,47 @@ class TestValidation(testtools.TestCase):
         self.assertEqual(('HW_GPU_API_DXVA',), rule.traits)
 
 
+class TestBounded(testtools.TestCase):
+    """What a file costs is bounded whatever it holds: YAML aliases
+    expand one node many times within the size cap."""
+
+    def refused(self, text):
+        return str(self.assertRaises(profiles_parser.ProfileError,
+                                     profiles_parser.parse_text, text,
+                                     'site.yaml', operator=True))
+
+    def test_aliased_rules(self):
+        # 80,000 references to one (bad) rule: about 400 KB of text
+        text = ('rules:\n- &r {name: bad, match: {kind: nope}, '
+                'traits: [CUSTOM_X]}\n' + '- *r\n' * 80000)
+        self.assertEqual('site.yaml: too large to be a rule file: more '
+                         'than 1000 rules', self.refused(text))
+
+    def test_aliased_values(self):
+        # few rules, each referring to one list of 1,000 traits
+        traits = ', '.join('CUSTOM_T%d' % i for i in range(1000))
+        text = 'x: &t [%s]\nrules:\n' % traits + ''.join(
+            '- {name: r%d, match: {kind: mdev}, traits: *t}\n' % i
+            for i in range(200))
+        self.assertEqual('site.yaml: too large to be a rule file: more '
+                         'than 100000 values once its aliases are '
+                         'expanded', self.refused(text))
+
+    def test_nested_too_deeply(self):
+        self.assertEqual('site.yaml: not valid YAML: nested too deeply',
+                         self.refused('rules: ' + '[' * 5000 + ']' * 5000))
+        self.assertEqual('site.yaml: too large to be a rule file: nested '
+                         'more than 32 levels deep',
+                         self.refused('rules: ' + '[' * 40 + ']' * 40))
+
+    def test_a_trailing_newline_is_no_match(self):
+        # Python's "$" matches before a final newline; a YAML "|" block
+        # ends with one
+        self.assertIn("unknown kind 'mdev\\n'", self.refused(
+            'rules:\n- name: a\n  match: {kind: "mdev\\n"}\n'
+            '  traits: [CUSTOM_X]\n'))
+
+
 class TestOperatorDirectory(testtools.TestCase):
 
     def setUp(self):
