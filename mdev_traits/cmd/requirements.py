@@ -113,6 +113,12 @@ def source_requirements(conf, settings, found=None):
         dataclasses.replace(found, mdev_parents=(parent,)), root_name,
         [kind for kind in service.mapping_extensions(settings, pinned)
          if kind.name == models.KIND_MDEV])
+    if not tree.providers:
+        # the mdev kind failed to map it (build_tree keeps the cycle going
+        # with a warning): say why instead of an IndexError
+        raise UsageError('%s of %s could not be mapped: %s' % (
+            mdev_type.type_id, parent.name,
+            '; '.join(tree.warnings) or 'no provider'))
     provider = tree.providers[0]
     dynamic = [(s.attribute, s.value) for s in
                mdev_instance.dynamic_settings(settings.exporter.sysfs_root,

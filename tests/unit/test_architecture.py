@@ -61,7 +61,8 @@ WALLS = (
      'discovery reads the host only, configured with plain values'),
     ('mdev_traits.mapping',
      ('mdev_traits.conf', 'oslo_config', 'mdev_traits.discovery',
-      'mdev_traits.profiles') + IO_MODULES + WIRING,
+      'mdev_traits.profiles', 'mdev_traits.placement',
+      'mdev_traits.fileutil', 'mdev_traits.health') + IO_MODULES + WIRING,
      'mapping is pure: settings as data, no I/O'),
     ('mdev_traits.placement',
      ('mdev_traits.discovery', 'mdev_traits.conf', 'oslo_config')

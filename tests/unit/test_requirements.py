@@ -1,6 +1,13 @@
+import io
+import os
+import sys
+
+import fixtures
 import testtools
 
+from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.mapping import requirements as req
+from mdev_traits.testing import sysfs_builder
 
 
 class TestRequirements(testtools.TestCase):
@@ -100,3 +107,30 @@ class TestRequirements(testtools.TestCase):
                          'CUSTOM_MDEV_TYPE_NVIDIA_231', r.query())
         self.assertEqual(['CUSTOM_X'], req.missing(['CUSTOM_X', 'B'],
                                                    ['B']))
+
+
+class TestMappingFails(testtools.TestCase):
+    """The mdev kind failing to map the source: one clear error, exit 2
+    (build_tree keeps a cycle going; the command has nothing to print)."""
+
+    def test_error_names_the_device_and_why(self):
+        fake = self.useFixture(sysfs_builder.FakeSysfs(sample='gpu-host-1'))
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf = os.path.join(tmp, 'mdev-traits.conf')
+        with open(conf, 'w') as f:
+            f.write('[exporter]\nsysfs_root = %s\ndiscovery_sources = mdev\n'
+                    '[devices]\nenabled_mdev_types = nvidia-231\n'
+                    % fake.root)
+        self.useFixture(fixtures.MockPatch(
+            'mdev_traits.mapping.mdev.mdev_providers',
+            side_effect=RuntimeError('boom')))
+        err = io.StringIO()
+        self.patch(sys, 'stdout', io.StringIO())
+        self.patch(sys, 'stderr', err)
+        rc = exporter_cmd.main(['requirements', '--config-file', conf,
+                                '--parent', '0000:3b:00.0', '--type',
+                                'nvidia-231'])
+        self.assertEqual(2, rc)
+        self.assertIn('requirements: error: nvidia-231 of 0000:3b:00.0 '
+                      'could not be mapped: mapping mdev providers failed '
+                      '(RuntimeError: boom)', err.getvalue())
