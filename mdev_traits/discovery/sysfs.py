@@ -37,12 +37,12 @@ from :func:`scan_dir`, four otherwise.
 import errno
 import os
 import re
-import stat
+
+from mdev_traits import fileutil
 
 MAX_READ_BYTES = 64 * 1024
 
 _LIST_SPLIT_RE = re.compile(r'[,\s]+')
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class SysfsReadError(Exception):
@@ -67,7 +67,8 @@ def _short(value, limit=40):
 
 
 def read_bytes(path, max_bytes=MAX_READ_BYTES, regular=None):
-    """Return the raw content of a regular file, or None if it is missing.
+    """Return the raw content of a regular file, or None if it is missing
+    (:func:`mdev_traits.fileutil.read_capped`, in one read).
 
     :param regular: True when the caller knows ``path`` is a regular file
         (from :func:`scan_dir`), which saves the ``fstat``.
@@ -75,29 +76,10 @@ def read_bytes(path, max_bytes=MAX_READ_BYTES, regular=None):
         ``max_bytes``.
     """
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise SysfsReadError(path, _reason(e))
-    try:
-        try:
-            if not regular:
-                mode = os.fstat(fd).st_mode
-                if stat.S_ISDIR(mode):
-                    raise SysfsReadError(path, 'is a directory')
-                if not stat.S_ISREG(mode):
-                    raise SysfsReadError(path, 'not a regular file')
-            data = os.read(fd, max_bytes + 1)
-        except IsADirectoryError:
-            raise SysfsReadError(path, 'is a directory')
-        except OSError as e:
-            raise SysfsReadError(path, _reason(e))
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise SysfsReadError(path, 'larger than %d bytes' % max_bytes)
-    return data
+        return fileutil.read_capped(path, max_bytes, regular=bool(regular),
+                                    one_read=True)
+    except fileutil.ReadError as exc:
+        raise SysfsReadError(exc.path, exc.reason)
 
 
 def read_attr(path, max_bytes=MAX_READ_BYTES, regular=None):

@@ -12,91 +12,50 @@ device is refused, never waited on), parsed and validated as a whole
 (:mod:`mdev_traits.profiles.parser`): a bad file is reported in one line
 (file, rule, field) and skipped entirely, the others still apply.
 
-These are configuration files, not sysfs: they are read with plain
-``open``/``read`` here, not with the sysfs reader of discovery.
+These are configuration files, not sysfs: they are not read with
+the sysfs reader of discovery, but with
+:func:`mdev_traits.fileutil.read_capped`.
 """
 
 import errno
 import functools
 import os
-import stat
 
+from mdev_traits import fileutil
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.profiles import parser
 
 BUILTIN_DIR = os.path.dirname(os.path.abspath(__file__))
 SUFFIXES = ('.yaml', '.yml')
 DEFAULT_MAX_BYTES = 256 * 1024
-# O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
-# after the fstat); it changes nothing for a regular file
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-class FileReadError(Exception):
-    """A file exists but cannot be used; ``reason`` says why in a few
-    words."""
-
-    def __init__(self, path, reason):
-        super(FileReadError, self).__init__('%s: %s' % (path, reason))
-        self.path = path
-        self.reason = reason
-
-
-def _reason(exc):
-    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 def read_regular_file(path, max_bytes):
-    """The content of the regular file ``path``, at most ``max_bytes``.
+    """The content of the regular file ``path``, at most ``max_bytes``
+    (:func:`mdev_traits.fileutil.read_capped`: a FIFO never blocks).
 
     :returns: the bytes, or None when ``path`` does not exist.
-    :raises FileReadError: not a regular file ("is a directory", "not a
+    :raises fileutil.ReadError: not a regular file ("is a directory", "not a
         regular file"), unreadable (the system's reason) or larger than
         ``max_bytes``.
     """
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise FileReadError(path, _reason(exc))
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise FileReadError(path, 'is a directory')
-        if not stat.S_ISREG(mode):
-            raise FileReadError(path, 'not a regular file')
-        chunks = []
-        left = max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as exc:
-        raise FileReadError(path, _reason(exc))
-    finally:
-        os.close(fd)
-    data = b''.join(chunks)
-    if len(data) > max_bytes:
-        raise FileReadError(path, 'larger than %d bytes' % max_bytes)
-    return data
+    return fileutil.read_capped(path, max_bytes)
 
 
 def profile_files(directory):
     """Sorted paths of the profile files in ``directory``.
 
     :returns: [] when the directory does not exist.
-    :raises FileReadError: it exists but cannot be listed.
+    :raises fileutil.ReadError: it exists but cannot be listed.
     """
     try:
         entries = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise FileReadError(directory, 'not a directory'
-                            if exc.errno == errno.ENOTDIR else _reason(exc))
+        raise fileutil.ReadError(
+            directory, 'not a directory' if exc.errno == errno.ENOTDIR
+            else fileutil.reason(exc))
     return [os.path.join(directory, name) for name in entries
             if not name.startswith('.') and name.endswith(SUFFIXES)]
 
@@ -109,7 +68,7 @@ def load_file(path, label, operator, max_bytes=DEFAULT_MAX_BYTES):
     """
     try:
         data = read_regular_file(path, max_bytes)
-    except FileReadError as exc:
+    except fileutil.ReadError as exc:
         raise parser.ProfileError(label, exc.reason)
     if data is None:
         raise parser.ProfileError(label, 'vanished while being read')
@@ -130,7 +89,7 @@ def load_directory(directory, operator, max_bytes=DEFAULT_MAX_BYTES,
     label = label or (lambda path: path)
     try:
         paths = profile_files(directory)
-    except FileReadError as exc:
+    except fileutil.ReadError as exc:
         return (), ('%s: %s; no rule from it applies' % (exc.path,
                                                          exc.reason),)
     rules = []

@@ -7,6 +7,7 @@ import jsonschema
 import testtools
 import yaml
 
+from mdev_traits import fileutil
 from mdev_traits.mapping import gpu_contract
 from mdev_traits.mapping import gpu_rules
 from mdev_traits.profiles import loader as profiles_loader
@@ -444,7 +445,7 @@ class TestReadRegularFile(testtools.TestCase):
         return path
 
     def reason(self, path, max_bytes=16):
-        return self.assertRaises(profiles_loader.FileReadError,
+        return self.assertRaises(fileutil.ReadError,
                                  profiles_loader.read_regular_file, path,
                                  max_bytes).reason
 
