@@ -35,7 +35,6 @@ import pbr.version
 
 from mdev_traits import conf as mdev_conf
 from mdev_traits.conf import check as conf_check
-from mdev_traits.conf import check_devices
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.discovery import base as discovery_base
@@ -191,7 +190,7 @@ def main(argv=None):
         _error('configuration: %s' % exc)
         return EXIT_CONFIG
     try:
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
     except cfg.Error as exc:
         errors = [str(exc)]
     if errors:
@@ -217,7 +216,7 @@ def main(argv=None):
             _stdout_closed()
             return EXIT_OK
 
-    for path in check_devices.exposed_secret_files(conf):
+    for path in conf_check.exposed_secret_files(conf):
         LOG.warning('%s holds credentials and is readable by every user of '
                     'this host: chmod o-r it (the systemd unit runs as '
                     'mdev-traits, give that group read access)', path)
@@ -240,7 +239,7 @@ def main(argv=None):
             _error('configuration: %s' % error)
             return EXIT_CONFIG
         if settings.exporter.check_enabled_types:
-            errors = check_devices.unknown_enabled_types(
+            errors = conf_check.unknown_enabled_types(
                 conf, service.discover(settings))
             if errors:
                 for err in errors:
@@ -285,7 +284,7 @@ def main(argv=None):
                 # in a file (debug = maybe): it must not end the daemon
                 lines = stderr.getvalue().strip().splitlines()
                 raise RuntimeError(lines[-1] if lines else 'parse error')
-            settings, errors = check_devices.checked_settings(new)
+            settings, errors = conf_check.checked_settings(new)
             if errors:
                 raise RuntimeError('; '.join(errors))
             warn_unknown(new)

@@ -1,4 +1,9 @@
-"""Configuration checks whose messages an operator can act on.
+"""Every configuration check, with messages an operator can act on.
+
+:func:`checked_settings` is the entry point, at start and at each
+reload: every option read once and each bad value reported, then the
+devices nova would refuse and the ladder floors; the settings are built
+once, there, when there is no error.
 
 * :func:`value_errors`: every registered option read once (oslo.config
   checks values lazily), each bad value as one line that names the group,
@@ -9,111 +14,36 @@
   the last ``--config-file``: the guide passes nova's configuration first
   and the exporter's last, so nova's options in ``nova.conf`` are not
   reported.
-* :func:`changed_options`: what a reload changes, by name.
+* :func:`mdev_config_errors`: the ``[mdev_<type>]`` settings nova refuses
+  to start with, refused at start too, with the file that sets them.
+* :func:`exposed_secret_files`: configuration files that hold a
+  credential and that every user of the host can read.
+* :func:`unknown_enabled_types`: enabled mdev types no parent offers.
 
-Options are known from the configuration object itself (its public
-mapping interface: registered groups and options), plus the deprecated
-names of the declared options (the ``oslo.config.opts`` entry points that
-``etc/mdev-traits-config-generator.conf`` names, keystoneauth's
-``[placement]`` options and those of the common and configured auth
-plugins).
+Which options exist and where a value is set come from
+:mod:`mdev_traits.conf.options`; files and locations from oslo.config's
+public API (``ConfigOpts.get_location``, ``config_file``, the
+configuration object's mapping interface, ``cfg.ConfigParser``).
 """
 
-import glob
-import importlib.metadata
 import os
+import re
+import stat
 
-from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_config import types
 
-from mdev_traits.conf import placement as placement_conf
+from mdev_traits.conf import options as conf_options
+from mdev_traits.conf import settings as settings_mod
+from mdev_traits.mapping import floors as floors_mod
+from mdev_traits.mapping import mdev as mdev_mapping
 
-DEFAULT = 'DEFAULT'
-# the namespaces of etc/mdev-traits-config-generator.conf
-NAMESPACES = ('mdev_traits', 'oslo.log')
-# dynamic groups: each [mdev_<type>] is declared as this template
-MDEV_TEMPLATE = 'mdev_$mdev_type'
 # a bound on the lines one check writes
 MAX_REPORTED = 20
 
 
 def _norm(name):
     return name.replace('-', '_')
-
-
-def _entry_point_opts():
-    eps = importlib.metadata.entry_points()
-    group = 'oslo.config.opts'
-    eps = (eps.select(group=group) if hasattr(eps, 'select')
-           else eps.get(group, ()))
-    listed = []
-    for ep in eps:
-        if ep.name in NAMESPACES:
-            listed.extend(ep.load()())
-    return listed
-
-
-# auth plugins whose options a [placement] section commonly holds (nova's
-# and the exporter's documented setups), besides the configured one
-COMMON_AUTH_PLUGINS = ('password', 'v3password', 'v3applicationcredential',
-                       'token', 'v3token', 'admin_token', 'none',
-                       'http_basic')
-
-
-def _placement_opts(conf):
-    """keystoneauth's ``[placement]`` options, with those of the common
-    auth plugins and of the configured one: which plugin applies may be
-    set elsewhere (another file, the environment) than its options."""
-    opts = (ks_loading.get_session_conf_options()
-            + ks_loading.get_auth_common_conf_options()
-            + ks_loading.get_adapter_conf_options(include_deprecated=True))
-    try:
-        configured = conf[placement_conf.GROUP].auth_type
-    except (cfg.Error, ValueError):
-        configured = None
-    for name in COMMON_AUTH_PLUGINS + ((configured,) if configured else ()):
-        try:
-            opts = opts + ks_loading.get_auth_plugin_conf_options(name)
-        except ks_exceptions.NoMatchingPlugin:
-            continue
-    return [(placement_conf.GROUP, opts)]
-
-
-def declared_opts(conf):
-    """{group: {option dest: Opt}} of every option the exporter declares
-    (``DEFAULT`` for the default group; ``[mdev_<type>]`` under
-    :data:`MDEV_TEMPLATE`)."""
-    index = {}
-    for group, opts in _entry_point_opts() + _placement_opts(conf):
-        group = getattr(group, 'name', group) or DEFAULT
-        for opt in opts:
-            index.setdefault(group, {}).setdefault(opt.dest, opt)
-    return index
-
-
-def _template(group):
-    return MDEV_TEMPLATE if group.startswith('mdev_') else group
-
-
-def registered(conf):
-    """{group: set of option names} registered on ``conf`` (through its
-    public mapping interface), with the dynamic ``[mdev_<type>]`` groups
-    of the enabled types once they are registered
-    (:func:`mdev_traits.conf.settings.register_dynamic_opts`, at load)."""
-    groups = {DEFAULT: set()}
-    for name in conf:
-        try:
-            value = conf[name]
-        except (cfg.Error, ValueError):
-            groups[DEFAULT].add(name)
-            continue
-        if isinstance(value, cfg.ConfigOpts.GroupAttr):
-            groups[name] = set(value)
-        else:
-            groups[DEFAULT].add(name)
-    return groups
 
 
 # -- values -----------------------------------------------------------------
@@ -163,45 +93,9 @@ def allowed(value_type):
     return None
 
 
-def _files(conf):
-    """The configuration files in the order oslo.config reads them."""
-    files = list(conf.config_file or ())
-    for directory in ([conf.config_dir] if conf.config_dir else []):
-        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
-    return files
-
-
-def _setting(path, group, name):
-    """The text of ``[group] name`` in ``path`` (last one wins), or None."""
-    sections = {}
-    try:
-        cfg.ConfigParser(path, sections).parse()
-    except (OSError, cfg.Error, UnicodeDecodeError):
-        return None
-    for section, options in sections.items():
-        if (DEFAULT if section.lower() == 'default' else section) != group:
-            continue
-        for key in (name, name.replace('_', '-')):
-            if options.get(key):
-                return options[key][-1]
-    return None
-
-
-def where_set(conf, group, name):
-    """(where ``[group] name`` is set, in words; its text or None)."""
-    env = 'OS_%s__%s' % (group.upper(), name.upper())
-    if env in os.environ:
-        return 'the environment (%s)' % env, None
-    for path in reversed(_files(conf)):
-        raw = _setting(path, group, name)
-        if raw is not None:
-            return path, raw
-    return 'the configuration', None
-
-
 def describe_error(conf, group, name, opt, exc):
     """One line about a bad value of ``[group] name``."""
-    where, raw = where_set(conf, group, name)
+    where, raw = conf_options.where_set(conf, group, name)
     shown = ''
     if raw is not None and not getattr(opt, 'secret', False):
         shown = ' = %s' % raw
@@ -214,15 +108,16 @@ def describe_error(conf, group, name, opt, exc):
 
 def value_errors(conf):
     """One line per option whose value is not valid."""
-    declared = declared_opts(conf)
+    declared = conf_options.declared_opts(conf)
     errors = []
-    for group, names in sorted(registered(conf).items()):
-        values = conf if group == DEFAULT else conf[group]
+    for group, names in sorted(conf_options.registered(conf).items()):
+        values = conf if group == conf_options.DEFAULT else conf[group]
         for name in sorted(names):
             try:
                 values[name]
             except (cfg.ConfigFileValueError, ValueError) as exc:
-                opt = declared.get(_template(group), {}).get(name)
+                template = conf_options.template(group)
+                opt = declared.get(template, {}).get(name)
                 cause = exc.__cause__ or exc.__context__ or exc
                 errors.append(describe_error(conf, group, name, opt, cause))
     return errors
@@ -240,15 +135,15 @@ def own_file(conf):
 def known_names(conf):
     """{group: set of option names a file may use in it}."""
     known = {g: {_norm(n) for n in names}
-             for g, names in registered(conf).items()}
-    for group, opts in declared_opts(conf).items():
+             for g, names in conf_options.registered(conf).items()}
+    for group, opts in conf_options.declared_opts(conf).items():
         targets = ([g for g in known if g.startswith('mdev_')]
-                   if group == MDEV_TEMPLATE else [group])
+                   if group == conf_options.MDEV_TEMPLATE else [group])
         for opt in opts.values():
             for target in targets:
                 known.setdefault(target, set()).add(_norm(opt.dest))
             for dep in opt.deprecated_opts:
-                dep_group = dep.group or DEFAULT
+                dep_group = dep.group or conf_options.DEFAULT
                 dep_targets = targets if dep.group is None else [dep_group]
                 for target in dep_targets:
                     known.setdefault(target, set()).add(
@@ -271,7 +166,8 @@ def unknown_options(conf, path=None):
     known = known_names(conf)
     found = []
     for section, options in sections.items():
-        group = DEFAULT if section.lower() == 'default' else section
+        group = (conf_options.DEFAULT if section.lower() == 'default'
+                 else section)
         if group not in known:
             hint = ''
             if group.startswith(('mdev_', 'vgpu_')):
@@ -290,38 +186,167 @@ def unknown_options(conf, path=None):
     return found
 
 
-# -- reload -----------------------------------------------------------------
+# -- devices ------------------------------------------------------------------
 
-def _values(conf):
-    values = {}
-    for group, names in registered(conf).items():
-        view = conf if group == DEFAULT else conf[group]
-        for name in names:
-            try:
-                values[(group, name)] = view[name]
-            except (cfg.Error, ValueError):
-                values[(group, name)] = None
-    return values
+# What libvirt names a PCI device (the kernel's "%04x:%02x:%02x.%d",
+# drivers/pci/probe.c pci_setup_device): nova's own pattern accepts more
+# (upper-case digits, any character before the function) but such an
+# address never matches a device.
+_LIBVIRT_PCI_ADDRESS = re.compile(
+    r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
 
 
-def changed_options(old, new):
-    """Sorted ``(group, option)`` whose value differs between two
-    configuration objects. Options registered on one of them only (the
-    auth plugin's, registered once the Placement client is loaded) are
-    left out."""
-    before, after = _values(old), _values(new)
-    return sorted(key for key in set(before) & set(after)
-                  if before[key] != after[key])
+def device_address_problem(address, sysfs_root):
+    """Why nova cannot use ``address`` of ``[mdev_<type>]
+    device_addresses``, or None.
+
+    nova/virt/libvirt/driver.py LibvirtDriver._validate_device_address: an
+    address is a PCI address (pci_utils.parse_address) or, when it is not,
+    must name a device under /sys/devices/virtual once every ``_`` is read
+    as ``/`` (``mtty_mtty``: devices/virtual/mtty/mtty); nova refuses to
+    start otherwise. A well-formed PCI address is not looked up (neither
+    does nova: the GPU may be absent for now). Stricter than nova: a PCI
+    address nova parses but that no libvirt device name can give
+    (``0000:5e:00:0``, ``0000:3B:00.0``) or a virtual path that is no mdev
+    parent (``mtty``) is refused too, since nova would silently never match
+    it.
+    """
+    if mdev_mapping.is_nova_pci_address(address):
+        if _LIBVIRT_PCI_ADDRESS.match(address):
+            return None
+        return ('is not a PCI address as devices are named '
+                '(DDDD:BB:SS.F in lower-case hexadecimal): nova would '
+                'never match it to a device')
+    path = '%s/devices/virtual/%s' % (sysfs_root.rstrip('/'),
+                                      address.replace('_', '/'))
+    if not os.path.exists(path):
+        return ('is neither a PCI address (DDDD:BB:SS.F) nor the libvirt '
+                'name of a parent under devices/virtual: %s does not exist'
+                % path)
+    # stricter than nova, which only checks that the path exists: "mtty"
+    # (the class directory devices/virtual/mtty) passes there, but no
+    # libvirt node device is named so and nova would never match it
+    if not os.path.isdir(os.path.join(path, 'mdev_supported_types')):
+        return ('names no mdev parent: %s has no mdev_supported_types (a '
+                'virtual parent is named <class>_<device>, e.g. mtty_mtty)'
+                % path)
+    return None
 
 
-def option_name(key):
-    group, name = key
-    return '[%s] %s' % (group, name)
+def _option_file(conf, name, group, unset='the configuration'):
+    """The file that sets ``[group] name`` (oslo.config's public
+    ``get_location``), for messages."""
+    try:
+        loc = conf.get_location(name, group)
+    except Exception:  # noqa: B902 - location is only for the message
+        return 'the configuration'
+    return loc.detail if loc and loc.detail else unset
 
 
-def needs_restart(key):
-    """Whether a changed option applies only after a restart: the
-    logging options of oslo.log except ``debug`` (the log handlers are
-    set up once, at start)."""
-    group, name = key
-    return group == DEFAULT and name != 'debug'
+def check_mdev_config(mdev_config, sysfs_root='/sys', where=None):
+    """Errors nova itself would refuse to start with
+    (nova/virt/libvirt/driver.py LibvirtDriver._get_supported_vgpu_types:
+    an address given twice, "duplicate types for PCI ID";
+    _validate_device_address: see :func:`device_address_problem`).
+
+    ``where(mdev_type)`` names the file that sets the type's addresses.
+    """
+    seen = {}
+    errors = []
+    for mdev_type, addresses in mdev_config.device_addresses:
+        option = '[mdev_%s] device_addresses in %s' % (
+            mdev_type, where(mdev_type) if where else 'the configuration')
+        for address in addresses:
+            if not address:
+                continue
+            other = seen.get(address)
+            if other is not None:
+                errors.append('%s: %s is already used by [mdev_%s]' % (
+                    option, address, other))
+                continue
+            seen[address] = mdev_type
+            problem = device_address_problem(address, sysfs_root)
+            if problem:
+                errors.append('%s: %r %s' % (option, address, problem))
+    return errors
+
+
+def mdev_config_errors(conf, mdev_config):
+    """:func:`check_mdev_config` of ``mdev_config``, the
+    :class:`mdev_mapping.MdevConfig` of the configuration ``conf`` (which
+    names the files)."""
+    return check_mdev_config(
+        mdev_config, conf.exporter.sysfs_root,
+        where=lambda t: _option_file(conf, 'device_addresses', 'mdev_%s' % t))
+
+
+_SECRET_OPTION = re.compile(
+    r'^\s*(password|token|application_credential_secret|secret)\s*=\s*\S',
+    re.MULTILINE)
+
+
+def exposed_secret_files(conf):
+    """Configuration files that hold a credential and that every user of
+    the host can read."""
+    exposed = []
+    for path in conf.config_file or ():
+        try:
+            mode = os.stat(path).st_mode
+            if not mode & stat.S_IROTH:
+                continue
+            with open(path, encoding='utf-8', errors='replace') as f:
+                if _SECRET_OPTION.search(f.read(1 << 20)):
+                    exposed.append(path)
+        except OSError:
+            continue
+    return exposed
+
+
+def unknown_enabled_types(conf, discovery):
+    """Errors for [devices] enabled_mdev_types entries that no parent of
+    this host offers (only when discovery of mdevs was complete)."""
+    if not discovery.kind_complete('mdev'):
+        return []
+    offered = {t for p in discovery.mdev_parents for t in p.type_ids}
+    missing = [t for t in conf.devices.enabled_mdev_types
+               if t not in offered]
+    if not missing:
+        return []
+    where = _option_file(conf, 'enabled_mdev_types', 'devices',
+                         unset='the command line')
+    return ['[devices] enabled_mdev_types in %s: type(s) %s offered by no '
+            'mdev parent under %s (offered here: %s); set [exporter] '
+            'check_enabled_types = false if this configuration is shared '
+            'by hosts with other GPU models' % (
+                where, ', '.join(missing), conf.exporter.sysfs_root,
+                ', '.join(sorted(offered)) or 'none')]
+
+
+def checked_settings(conf):
+    """``(settings or None, errors)``: every option read once, so that a
+    bad value fails at start, each in one line naming group, option, file
+    and what is allowed (oslo.config checks values lazily); then the
+    devices nova would refuse and the ladder floors. The settings are
+    built once, here, when there is no error."""
+    try:
+        # the [mdev_<type>] groups, once per load (their values are read
+        # below); a bad enabled_mdev_types is one of the value errors
+        settings_mod.register_dynamic_opts(conf)
+    except (cfg.Error, ValueError):
+        pass
+    errors = value_errors(conf)
+    if errors:
+        return None, errors
+    floor_error = None
+    try:
+        settings = settings_mod.build(conf)
+        mdev_config = settings.mdev
+    except floors_mod.FloorError as exc:
+        settings, floor_error = None, exc
+        mdev_config = settings_mod.mdev_config(conf)
+    # each names the file that sets the option
+    errors = mdev_config_errors(conf, mdev_config)
+    if floor_error is not None:
+        errors.append('[profiles] ladder_floors: %s (files: %s)' % (
+            floor_error, ', '.join(conf.config_file) or 'none'))
+    return (None if errors else settings), errors

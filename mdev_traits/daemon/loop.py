@@ -15,7 +15,7 @@ import time
 
 from oslo_log import log as logging
 
-from mdev_traits.conf import check as conf_check
+from mdev_traits.conf import options as conf_options
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.discovery import base as discovery_base
@@ -126,23 +126,23 @@ class Daemon(object):
         self.settings = settings
         self.exporter = exporter
         self.failures = 0
-        changed = conf_check.changed_options(old, conf)
+        changed = conf_options.changed_options(old, conf)
         self._apply(changed)
         LOG.info('Configuration reloaded: %s', ', '.join(
-            conf_check.option_name(key) for key in changed)
+            conf_options.option_name(key) for key in changed)
             or 'nothing changed')
-        restart = [key for key in changed if conf_check.needs_restart(key)]
+        restart = [key for key in changed if conf_options.needs_restart(key)]
         if restart:
             LOG.warning('These changed options take effect only after a '
                         'restart (systemctl restart mdev-traits-exporter): '
-                        '%s', ', '.join(conf_check.option_name(k)
+                        '%s', ', '.join(conf_options.option_name(k)
                                         for k in restart))
 
     def _apply(self, changed):
         """Apply what a reload changed outside the exporter (which is
         made anew from the new configuration)."""
         changed = set(changed)
-        if (conf_check.DEFAULT, 'debug') in changed:
+        if (conf_options.DEFAULT, 'debug') in changed:
             # as oslo.log's mutate hook does (_refresh_root_level)
             std_logging.getLogger().setLevel(
                 std_logging.DEBUG if self.conf.debug else std_logging.INFO)

@@ -12,7 +12,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.placement import plan as plan_mod  # noqa: F401
 from mdev_traits import service
 from mdev_traits.testing import placement as placement_fixture
@@ -199,13 +199,13 @@ class PlacementTestCase(testtools.TestCase):
         """The parsed configuration object of ``conf_path``, validated."""
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], check_devices.validate(conf))
+        self.assertEqual([], conf_check.checked_settings(conf)[1])
         return conf
 
     def exporter(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         self.assertEqual([], errors)
         return service.Exporter(settings)
 

@@ -55,7 +55,7 @@ from keystoneauth1 import loading as ks_loading
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits import conf as mdev_conf
 from mdev_traits.mapping import gpu_contract
@@ -476,7 +476,7 @@ class GuideCloud(object):
     def publish(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         if errors:
             raise AssertionError(errors)
         exporter = service.Exporter(settings)

@@ -8,7 +8,7 @@ import urllib.request
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.daemon import loop as daemon_mod
 from tests.functional import base
 
@@ -18,7 +18,7 @@ class TestFaults(base.PlacementTestCase):
     def _daemon(self, conf_path):
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], check_devices.validate(conf))
+        self.assertEqual([], conf_check.checked_settings(conf)[1])
         daemon = daemon_mod.Daemon(conf)
         thread = threading.Thread(target=daemon.run, daemon=True)
         self.addCleanup(thread.join, 30)

@@ -21,7 +21,7 @@ import time
 import fixtures
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import placement as placement_conf
 from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.daemon import systemd
@@ -181,7 +181,7 @@ class TestPlacementIO(base.PlacementTestCase):
                             'retry_initial_delay = 0.2\nhotplug = false\n')
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        self.assertEqual([], check_devices.validate(conf))
+        self.assertEqual([], conf_check.checked_settings(conf)[1])
         # the sd_notify socket, as systemd passes it
         sock_path = os.path.join(self.tmp, 'notify')
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -9,6 +9,7 @@ import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.conf import check
+from mdev_traits.conf import options as conf_options
 from mdev_traits.conf import settings as settings_mod
 
 
@@ -114,7 +115,7 @@ class TestChecks(testtools.TestCase):
         new, _ = make_conf(os.path.join(self.tmp), '[exporter]\n'
                            'interval = 6\n[DEFAULT]\nlog_dir = /x\n')
         self.assertEqual([('DEFAULT', 'log_dir'), ('exporter', 'interval')],
-                         check.changed_options(old, new))
+                         conf_options.changed_options(old, new))
 
 
 class TestSplitSubcommand(testtools.TestCase):

@@ -17,7 +17,7 @@ import os_traits
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.mapping import contract
 from mdev_traits.mapping import mdev as mdev_mapping
@@ -420,7 +420,7 @@ class TestConfigFromConf(testtools.TestCase):
                     'physnet1:ens1f1np1\n')
         conf = exporter_cmd.build_conf()
         conf(['--config-file', path], project='mdev-traits')
-        self.assertEqual([], check_devices.validate(conf))
+        self.assertEqual([], conf_check.checked_settings(conf)[1])
         config = settings_mod.load(conf).vdpa
         self.assertTrue(config.manage)
         self.assertEqual('CUSTOM_NIC_NET', config.resource_class_for('net'))
@@ -438,6 +438,6 @@ class TestConfigFromConf(testtools.TestCase):
                 f.write('[vdpa]\n%s\n' % line)
             conf = exporter_cmd.build_conf()
             conf(['--config-file', path], project='mdev-traits')
-            errors = check_devices.validate(conf)
+            errors = conf_check.checked_settings(conf)[1]
             self.assertTrue(errors, line)
             self.assertIn('[vdpa]', errors[0])

@@ -7,7 +7,7 @@ import fixtures
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.daemon import hotplug
@@ -142,9 +142,9 @@ class TestConfigChecks(testtools.TestCase):
         conf, path = make_conf(self.tmp, '[placement]\nauth_type = '
                                'admin_token\ntoken = admin\n')
         os.chmod(path, 0o644)
-        self.assertEqual([path], check_devices.exposed_secret_files(conf))
+        self.assertEqual([path], conf_check.exposed_secret_files(conf))
         os.chmod(path, 0o640)
-        self.assertEqual([], check_devices.exposed_secret_files(conf))
+        self.assertEqual([], conf_check.exposed_secret_files(conf))
 
     def test_unknown_enabled_type_names_file(self):
         conf, path = make_conf(self.tmp, '[devices]\nenabled_mdev_types = '
@@ -152,18 +152,18 @@ class TestConfigChecks(testtools.TestCase):
         found = models.DiscoveryResult(mdev_parents=(models.MdevParent(
             name='0000:3b:00.0', types=(
                 models.MdevType(type_id='nvidia-231'),)),))
-        (err,) = check_devices.unknown_enabled_types(conf, found)
+        (err,) = conf_check.unknown_enabled_types(conf, found)
         self.assertIn(path, err)
         self.assertIn('nvidia-999', err)
         self.assertNotIn('nvidia-231,', err)
         incomplete = models.DiscoveryResult(complete=False,
                                             incomplete=frozenset({'mdev'}))
-        self.assertEqual([], check_devices.unknown_enabled_types(
+        self.assertEqual([], conf_check.unknown_enabled_types(
             conf, incomplete))
 
     def test_validate_names_bad_option(self):
         conf, path = make_conf(self.tmp, '[exporter]\ninterval = soon\n')
-        errors = check_devices.validate(conf)
+        errors = conf_check.checked_settings(conf)[1]
         self.assertEqual(1, len(errors))
         self.assertIn('[exporter] interval', errors[0])
 
@@ -171,7 +171,7 @@ class TestConfigChecks(testtools.TestCase):
         conf, _ = make_conf(self.tmp, '[devices]\nenabled_mdev_types = a,b\n'
                             '[mdev_a]\ndevice_addresses = 0000:3b:00.0\n'
                             '[mdev_b]\ndevice_addresses = 0000:3b:00.0\n')
-        errors = check_devices.validate(conf)
+        errors = conf_check.checked_settings(conf)[1]
         self.assertIn('already used by [mdev_a]', errors[0])
 
     def _addresses(self, addresses, group='mdev_a'):
@@ -183,7 +183,7 @@ class TestConfigChecks(testtools.TestCase):
                                '[devices]\nenabled_mdev_types = a\n'
                                '[%s]\ndevice_addresses = %s\n' % (
                                    root, group, addresses))
-        return check_devices.validate(conf), path
+        return conf_check.checked_settings(conf)[1], path
 
     def test_device_addresses_as_nova_validates_them(self):
         # nova/virt/libvirt/driver.py _validate_device_address

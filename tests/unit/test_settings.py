@@ -9,7 +9,7 @@ from oslo_config import cfg
 import testtools
 
 from mdev_traits.cmd import exporter as exporter_cmd
-from mdev_traits.conf import check_devices
+from mdev_traits.conf import check as conf_check
 from mdev_traits.conf import settings as settings_mod
 from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.mapping import floors as floors_mod
@@ -84,7 +84,7 @@ class TestLoad(SettingsTestCase):
     def test_bad_floor_is_a_floor_error(self):
         conf = parse(self.write('[profiles]\nladder_floors = cuda:x\n'))
         self.assertRaises(floors_mod.FloorError, settings_mod.load, conf)
-        (error,) = check_devices.validate(conf)
+        (error,) = conf_check.checked_settings(conf)[1]
         self.assertIn('[profiles] ladder_floors', error)
 
     def test_dynamic_groups_are_registered_at_load(self):
@@ -112,11 +112,11 @@ class TestLoad(SettingsTestCase):
 
     def test_checked_settings(self):
         conf = parse(self.write('[exporter]\ninterval = 3\n'))
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         self.assertEqual([], errors)
         self.assertEqual(3, settings.exporter.interval)
         conf = parse(self.write('[exporter]\ninterval = soon\n'))
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         self.assertIsNone(settings)
         self.assertIn('[exporter] interval', errors[0])
 
@@ -168,12 +168,12 @@ class TestReload(SettingsTestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'mdev_traits.conf.settings.build', counting_build))
         conf = parse(self.path)
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         self.assertEqual([], errors)
 
         def reload_conf():
             new = parse(self.path)
-            new_settings, errors = check_devices.checked_settings(new)
+            new_settings, errors = conf_check.checked_settings(new)
             if errors:
                 raise RuntimeError('; '.join(errors))
             return new, new_settings
@@ -217,7 +217,7 @@ class TestUnknownOptions(SettingsTestCase):
             '[devices]\nenabled_mdev_types = a\n'
             '[mdev_a]\ndevice_addresses = 0000:3b:00.0\n'
             '[mdev_b]\ndevice_addresses = 0000:5e:00.0\n'))
-        settings, errors = check_devices.checked_settings(conf)
+        settings, errors = conf_check.checked_settings(conf)
         self.assertEqual([], errors)
         logs = self.useFixture(fixtures.FakeLogger(
             name='mdev_traits.cmd.exporter'))
