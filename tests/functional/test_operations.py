@@ -15,6 +15,7 @@ import pbr.version
 
 from mdev_traits.cmd import exporter as exporter_cmd
 from tests.functional import base
+from tests import notify_socket
 
 UUID = '4b20d080-1b54-4048-85b3-a6a62d165c01'
 # a log line of the first publish of a 2-GPU host was 7,155 characters
@@ -244,18 +245,14 @@ class TestDaemon(base.PlacementTestCase):
 
     def test_status_heartbeat_and_reload_that_tells_the_truth(self):
         port_a, port_b = free_port(), free_port()
-        notify = os.path.join(self.tmp, 'notify.sock')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(notify)
-        sock.settimeout(60)
-        self.addCleanup(sock.close)
+        sock = self.useFixture(notify_socket.NotifySocket(timeout=60))
         daemon_opts = ('[exporter]\ninterval = 1\nheartbeat_interval = 1\n'
                        'hotplug = false\n')
         builder, conf = self.make_host(
             'health', [('0000:3b:00.0', '535.129.03'),
                        ('0000:5e:00.0', '535.129.03')],
             extra=daemon_opts + '[metrics]\nlisten_port = %d\n' % port_a)
-        proc, log = self._start(conf, {'NOTIFY_SOCKET': notify})
+        proc, log = self._start(conf, sock.environ)
         # systemd's status line
         status_lines = []
         while not any('last full sync' in s for s in status_lines):
@@ -268,7 +265,7 @@ class TestDaemon(base.PlacementTestCase):
                          r'trait\(s\)$')
         # no one reads any more: the daemon's notifications fail (and
         # must not block it)
-        sock.close()
+        sock.sock.close()
         # the heartbeat
         self.assertTrue(self.wait_for(lambda: 'Alive: last full sync'
                                       in log()), log())

@@ -27,6 +27,7 @@ from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.daemon import systemd
 from tests.functional import base
 from tests.functional import hang_listener
+from tests import notify_socket
 
 GPU = [('0000:3b:00.0', '535.129.03')]
 
@@ -183,13 +184,9 @@ class TestPlacementIO(base.PlacementTestCase):
         conf(['--config-file', conf_path], project='mdev-traits')
         self.assertEqual([], conf_check.checked_settings(conf)[1])
         # the sd_notify socket, as systemd passes it
-        sock_path = os.path.join(self.tmp, 'notify')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind(sock_path)
-        sock.settimeout(30)
+        sock = self.useFixture(notify_socket.NotifySocket())
         daemon = daemon_mod.Daemon(conf, notifier=systemd.Notifier(
-            {'NOTIFY_SOCKET': sock_path}))
+            sock.environ))
         thread = threading.Thread(target=daemon.run, daemon=True)
         thread.start()
         self.addCleanup(thread.join, 30)
@@ -217,13 +214,9 @@ class TestPlacementIO(base.PlacementTestCase):
                             'retry_initial_delay = 60\nhotplug = false\n')
         conf = exporter_cmd.build_conf()
         conf(['--config-file', conf_path], project='mdev-traits')
-        sock_path = os.path.join(self.tmp, 'notify-slow')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind(sock_path)
-        sock.settimeout(30)
+        sock = self.useFixture(notify_socket.NotifySocket())
         daemon = daemon_mod.Daemon(conf, notifier=systemd.Notifier(
-            {'NOTIFY_SOCKET': sock_path}), ready_within=0.5)
+            sock.environ), ready_within=0.5)
         thread = threading.Thread(target=daemon.run, daemon=True)
         thread.start()
         self.addCleanup(thread.join, 30)

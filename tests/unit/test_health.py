@@ -1,7 +1,6 @@
 """The daemon's health record, status line, heartbeat and status file."""
 
 import os
-import socket
 
 import fixtures
 import testtools
@@ -9,6 +8,7 @@ import testtools
 from mdev_traits.cmd import status as status_cmd
 from mdev_traits import health
 from mdev_traits.daemon import systemd
+from tests import notify_socket
 
 T0 = 1795990000  # 2026-11-29 22:06:40 UTC
 
@@ -97,14 +97,11 @@ class TestHealth(testtools.TestCase):
 class TestNotifierBound(testtools.TestCase):
 
     def test_a_manager_that_does_not_read_does_not_block(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        path = os.path.join(tmp, 'notify')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        self.addCleanup(sock.close)
+        # a manager that never reads
+        sock = self.useFixture(notify_socket.NotifySocket())
         self.useFixture(fixtures.MonkeyPatch(
             'mdev_traits.daemon.systemd.SEND_TIMEOUT', 0.2))
-        notifier = systemd.Notifier({'NOTIFY_SOCKET': path})
+        notifier = systemd.Notifier(sock.environ)
         sent = []
         for _ in range(100000):  # bounded: the queue fills up far sooner
             sent.append(notifier.status('x' * 1000))

@@ -1,5 +1,4 @@
 import os
-import socket
 import threading
 import time
 
@@ -15,6 +14,7 @@ from mdev_traits.daemon import metrics as metrics_mod
 from mdev_traits import models
 from mdev_traits.placement import reconciler as reconciler_mod
 from mdev_traits.daemon import systemd
+from tests import notify_socket
 
 
 def make_conf(tmp, text):
@@ -79,13 +79,8 @@ class TestDebouncer(testtools.TestCase):
 class TestNotifier(testtools.TestCase):
 
     def test_notify_over_unix_socket(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        path = os.path.join(tmp, 'notify')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind(path)
-        n = systemd.Notifier({'NOTIFY_SOCKET': path,
-                              'WATCHDOG_USEC': '20000000'})
+        sock = self.useFixture(notify_socket.NotifySocket())
+        n = systemd.Notifier(dict(sock.environ, WATCHDOG_USEC='20000000'))
         self.assertEqual(10.0, n.watchdog_interval)
         self.assertTrue(n.ready())
         self.assertEqual(b'READY=1', sock.recv(100))

@@ -2,7 +2,6 @@
 exceed the unit's start timeout, and the watchdog stays the main loop's."""
 
 import os
-import socket
 import threading
 import time
 
@@ -12,6 +11,7 @@ import testtools
 from mdev_traits.cmd import exporter as exporter_cmd
 from mdev_traits.daemon import loop as daemon_mod
 from mdev_traits.daemon import systemd
+from tests import notify_socket
 
 
 class RecordingNotifier(systemd.Notifier):
@@ -88,13 +88,8 @@ class TestReadyBeforeStartTimeout(testtools.TestCase):
 class TestNotifierReadyOnce(testtools.TestCase):
 
     def test_ready_with_status_over_unix_socket_once(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        path = os.path.join(tmp, 'notify')
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind(path)
-        sock.settimeout(5)
-        n = systemd.Notifier({'NOTIFY_SOCKET': path})
+        sock = self.useFixture(notify_socket.NotifySocket(timeout=5))
+        n = systemd.Notifier(sock.environ)
         timer = n.ready_within(0.05, 'first cycle running')
         self.assertEqual(b'READY=1\nSTATUS=first cycle running',
                          sock.recv(100))
