@@ -14,6 +14,8 @@ The walls (issue 13, item 8; the team's guide):
   nor the profiles package, whose loader reads files);
 * placement imports no discovery and no conf;
 * none of the three layers imports the wiring (:data:`WIRING`);
+* the profiles package (rule files from /etc) imports no discovery (not
+  the sysfs reader) and no conf;
 * operator code imports no test tooling (:data:`TEST_TOOLING`, the
   ``mdev-traits[test]`` extra, and the test requirements);
 * no import cycle among our modules;
@@ -68,6 +70,11 @@ WALLS = (
      ('mdev_traits.discovery', 'mdev_traits.conf', 'oslo_config')
      + WIRING,
      'placement gets settings as data and a mapped tree'),
+    ('mdev_traits.profiles',
+     ('mdev_traits.discovery', 'mdev_traits.conf', 'oslo_config')
+     + WIRING,
+     'rule files from /etc are not read with the sysfs reader, and their '
+     'loader is configured with plain values'),
 )
 
 
@@ -296,6 +303,12 @@ class TestArchitecture(ArchitectureMixin, testtools.TestCase):
 
     def test_placement_wall(self):
         self.assertNoCrossing(*WALLS[2])
+
+    def test_profiles_wall(self):
+        self.assertNoCrossing(*WALLS[3])
+
+    def test_every_wall_is_checked(self):
+        self.assertEqual(4, len(WALLS))
 
     def test_operator_code_imports_no_test_tooling(self):
         offenders = self.package.test_tooling_imports()
